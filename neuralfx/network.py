@@ -1,0 +1,103 @@
+"""Random feature network and Gram statistics.
+
+The network is a bank of one-layer 1-D convolutions over time (the spectrogram is a 1 x T image
+with ``bins`` channels), random Gaussian weights, no bias, valid padding, ReLU. The classic
+network is one width of 11 frames and 4096 filters.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass(eq=False)
+class RandomNetwork:
+    """Weights ``(n_filters, bins, width)`` per kernel width, fp32 on the CPU."""
+
+    weights: tuple[torch.Tensor, ...]
+    kernel_sizes: tuple[int, ...]
+    _copies: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_filters(self) -> int:
+        return self.weights[0].shape[0]
+
+    @property
+    def n_bins(self) -> int:
+        return self.weights[0].shape[1]
+
+    @property
+    def receptive_field(self) -> int:
+        return max(self.kernel_sizes)
+
+    def features(self, log_spec: torch.Tensor, dtype: torch.dtype = torch.float32
+                 ) -> list[torch.Tensor]:
+        """``(batch, bins, frames) -> [(batch, n_filters, frames - width + 1)]`` per width.
+
+        Convolutions run in ``dtype`` (bf16 where that is faster); features come back fp32.
+        """
+        out = []
+        x = log_spec.to(dtype)
+        for w in self.weights_on(log_spec.device, dtype):
+            out.append(torch.relu(torch.nn.functional.conv1d(x, w)).float())
+        return out
+
+    def weights_on(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+        """The weights on ``device`` in ``dtype``, moved once and kept (the CPU fp32 copy stays
+        the reference)."""
+        key = (str(device), dtype)
+        if key not in self._copies:
+            self._copies[key] = tuple(w.to(device=device, dtype=dtype) for w in self.weights)
+        return self._copies[key]
+
+
+def classic_std(n_bins: int, n_filters: int, width: int) -> float:
+    """He-style scale of the reference implementations: sqrt(2) * sqrt(2 / ((in + out) * width))."""
+    return math.sqrt(2) * math.sqrt(2.0 / ((n_bins + n_filters) * width))
+
+
+@functools.lru_cache(maxsize=4)
+def random_network(n_bins: int, n_filters: int, kernel_sizes: tuple[int, ...],
+                   seed: int) -> RandomNetwork:
+    """Deterministic weights: drawn on the CPU from an explicit generator so a seed gives the
+    same network on every device. Widths are drawn in the order given."""
+    generator = torch.Generator().manual_seed(seed)
+    weights = []
+    for width in kernel_sizes:
+        w = torch.randn(n_filters, n_bins, width, generator=generator)
+        weights.append(w.mul_(classic_std(n_bins, n_filters, width)))
+    return RandomNetwork(tuple(weights), tuple(kernel_sizes))
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    """``(batch, filters, frames) -> (batch, filters, filters)``, normalised by frame count."""
+    return features @ features.transpose(1, 2) / max(features.shape[-1], 1)
+
+
+@dataclass
+class GramAccumulator:
+    """Sums ``F F^T`` and frame counts over pieces of a long signal, so memory is bounded by the
+    piece, not by the signal. ``gram()`` equals the one-shot Gram of the whole signal."""
+
+    sums: list[torch.Tensor] | None = None
+    frames: list[int] | None = None
+
+    def add(self, features: list[torch.Tensor]) -> None:
+        """``features``: per width ``(batch, filters, frames)``; batch entries are pooled."""
+        if self.sums is None:
+            self.sums = [torch.zeros(f.shape[1], f.shape[1], dtype=torch.float64,
+                                     device=f.device) for f in features]
+            self.frames = [0] * len(features)
+        for i, f in enumerate(features):
+            flat = f.transpose(0, 1).reshape(f.shape[1], -1)
+            self.sums[i] += (flat @ flat.T).double()
+            self.frames[i] += flat.shape[1]
+
+    def grams(self) -> list[torch.Tensor]:
+        if self.sums is None or min(self.frames) == 0:
+            raise ValueError("no frames were accumulated")
+        return [(s / n).float() for s, n in zip(self.sums, self.frames)]

@@ -1,0 +1,126 @@
+"""Style statistics: Gram matrices of a whole style signal, computed in pieces and cached on disk.
+
+The cache lives in the user cache folder (``platformdirs``), or in ``$NEURALFX_CACHE_DIR``; set
+``NEURALFX_CACHE_DIR=off`` to disable it. Entries are keyed by a hash of the audio samples and of
+every parameter the statistics depend on, so one style in a batch is analysed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+import torch
+
+from .network import GramAccumulator, RandomNetwork, random_network
+from .settings import Settings
+from .spectral import frame_slice_spectrogram, n_frames
+
+CACHE_FORMAT = 1
+STATISTICS_KEYS = ("sample_rate", "n_fft", "hop_length", "n_filters", "kernel_sizes", "seed")
+
+
+@dataclass
+class StyleStatistics:
+    """Per kernel width, the Gram matrix ``(N, N)`` of the style's features, normalised by the
+    style's frame count; and that frame count."""
+
+    grams: list[torch.Tensor]
+    frames: int
+
+    def to(self, device: torch.device) -> "StyleStatistics":
+        return StyleStatistics([g.to(device) for g in self.grams], self.frames)
+
+
+def network_for(settings: Settings) -> RandomNetwork:
+    return random_network(settings.n_bins, settings.n_filters, settings.kernel_sizes,
+                          settings.seed)
+
+
+def compute_style_statistics(audio: torch.Tensor, settings: Settings,
+                             device: torch.device | str = "cpu", dtype=torch.float32,
+                             piece_frames: int = 1024) -> StyleStatistics:
+    """Gram statistics of a mono style signal ``(samples,)`` at the analysis rate.
+
+    The signal is analysed ``piece_frames`` at a time (the pieces overlap by the receptive
+    field so every valid feature frame is counted once): memory is bounded by the piece.
+    """
+    audio = audio.reshape(-1)
+    total = n_frames(audio.shape[-1], settings.hop_length)
+    if audio.shape[-1] == 0 or total < settings.receptive_field:
+        needed = (settings.receptive_field - 1) * settings.hop_length / settings.sample_rate
+        raise ValueError(
+            f"the style is {audio.shape[-1] / settings.sample_rate:.3f} s long; the network "
+            f"needs at least {needed:.3f} s (kernel_sizes = {list(settings.kernel_sizes)} "
+            f"frames of hop {settings.hop_length} at {settings.sample_rate} Hz)")
+    network = network_for(settings)
+    acc = GramAccumulator()
+    span = settings.receptive_field - 1
+    with torch.no_grad():
+        for start in range(0, total - span, piece_frames):
+            stop = min(start + piece_frames + span, total)
+            spec = frame_slice_spectrogram(audio.to(device), start, stop, settings.n_fft,
+                                           settings.hop_length)
+            feats = network.features(spec[None], dtype)
+            # wider kernels see frames the widest does not: keep each width's valid frames of
+            # this piece only (frames whose window starts in [start, start + piece_frames))
+            limit = min(piece_frames, total - span - start)
+            feats = [f[..., :limit + (settings.receptive_field - k)] if stop == total
+                     else f[..., :limit] for f, k in zip(feats, settings.kernel_sizes)]
+            acc.add(feats)
+    return StyleStatistics(acc.grams(), total)
+
+
+def cache_dir() -> Path | None:
+    env = os.environ.get("NEURALFX_CACHE_DIR")
+    if env == "off":
+        return None
+    return Path(env) if env else Path(platformdirs.user_cache_dir("neuralfx")) / "style"
+
+
+def cache_key(audio: torch.Tensor, settings: Settings) -> str:
+    h = hashlib.sha256()
+    h.update(audio.detach().reshape(-1).float().cpu().contiguous().numpy().tobytes())
+    params = {k: getattr(settings, k) for k in STATISTICS_KEYS}
+    params["kernel_sizes"] = list(params["kernel_sizes"])
+    params["format"] = CACHE_FORMAT
+    h.update(json.dumps(params, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def style_statistics(audio: torch.Tensor, settings: Settings,
+                     device: torch.device | str = "cpu", dtype=torch.float32
+                     ) -> StyleStatistics:
+    """:func:`compute_style_statistics`, through the disk cache."""
+    folder = cache_dir()
+    path = folder / f"{cache_key(audio, settings)}.pt" if folder else None
+    if path is not None and path.exists():
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+            return StyleStatistics(list(data["grams"]), int(data["frames"])).to(device)
+        except Exception:  # a damaged entry is recomputed, never trusted
+            path.unlink(missing_ok=True)
+    stats = compute_style_statistics(audio, settings, device, dtype)
+    if path is not None:
+        try:
+            _atomic_save({"grams": [g.cpu() for g in stats.grams], "frames": stats.frames}, path)
+        except OSError:
+            pass  # a read-only or full cache folder must not fail the render
+    return stats
+
+
+def _atomic_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

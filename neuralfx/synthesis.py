@@ -1,0 +1,232 @@
+"""Losses and the optimiser over a batch of spectrogram chunks.
+
+The variable is a batch of log-magnitude spectrograms ``x (batch, bins, frames)``. Each chunk has
+its own loss; the optimisers treat the chunks as independent problems (per-chunk L-BFGS history
+and line search), so batching changes speed, never the result a chunk converges to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .network import RandomNetwork
+
+LossAndGrad = Callable[[torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
+IterationCallback = Callable[[int, torch.Tensor], None]
+
+
+def style_loss(features: torch.Tensor, target_gram: torch.Tensor,
+               dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """``sum((G_x - G_style)^2)`` per chunk and its gradient with respect to the features.
+
+    ``features (batch, N, T)``, ``target_gram (N, N)``. ``G_x = F F^T / T``.
+
+    When ``T < N`` it uses ``||F F^T||^2 = ||F^T F||^2`` and ``<F F^T, G> = tr(F^T G F)``, so
+    the only ``N x N``-sized product is ``G F`` (one third of the direct method's work: the
+    direct forward and backward each need ``N^2 T`` products). The algebra is exact.
+    """
+    n, t = features.shape[1], features.shape[2]
+    t = max(t, 1)
+    if t < n:
+        small = features.transpose(1, 2) @ features  # (B, T, T)
+        gf = (target_gram.to(dtype) @ features.to(dtype)).float()  # (B, N, T)
+        g2 = target_gram.double().pow(2).sum()
+        loss = (small.double().pow(2).sum((1, 2)) / t**2
+                - 2 * (features.double() * gf.double()).sum((1, 2)) / t + g2)
+        grad = 4 / t**2 * (features @ small) - 4 / t * gf
+    else:
+        f = features.to(dtype)
+        diff = (f @ f.transpose(1, 2)).float() / t - target_gram
+        loss = diff.double().pow(2).sum((1, 2))
+        grad = 4 / t * (diff.to(dtype) @ f).float()
+    return loss.float().clamp_min(0.0), grad
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor,
+                 weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``weight * sum((F - F_content)^2)`` per chunk, and its gradient."""
+    diff = features - target
+    return weight * diff.pow(2).sum((1, 2)), 2 * weight * diff
+
+
+@dataclass
+class Objective:
+    """The classic loss of a batch of chunks: style Gram loss (times ``style_weight``) plus
+    ``content_weight`` times the content feature loss, summed over the network's widths.
+
+    ``content`` is ``(batch, bins, frames)`` log-magnitude or None (texture synthesis).
+    ``__call__(x, index)`` returns ``(loss (b,), grad (b, bins, frames))`` for the chunks
+    ``index`` (all when None), so a line search can re-evaluate some chunks only.
+    """
+
+    network: RandomNetwork
+    style_grams: list[torch.Tensor]
+    content: torch.Tensor | None
+    content_weight: float
+    style_weight: float = 1.0
+    dtype: torch.dtype = torch.float32
+
+    def __post_init__(self) -> None:
+        self.content_features = None
+        if self.content is not None and self.content_weight > 0:
+            with torch.no_grad():
+                self.content_features = self.network.features(self.content, self.dtype)
+
+    def __call__(self, x: torch.Tensor, index: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        x = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            features = self.network.features(x, self.dtype)
+        total = torch.zeros(x.shape[0], device=x.device)
+        grads = []
+        for i, f in enumerate(features):
+            fd = f.detach()
+            loss, grad = style_loss(fd, self.style_grams[i], self.dtype)
+            total += self.style_weight * loss
+            grad = self.style_weight * grad
+            if self.content_features is not None:
+                target = self.content_features[i]
+                target = target if index is None else target[index]
+                closs, cgrad = content_loss(fd, target, self.content_weight)
+                total += closs
+                grad = grad + cgrad
+            grads.append(grad)
+        torch.autograd.backward(features, grads)
+        return total.detach(), x.grad.detach()
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a * b).flatten(1).sum(1)
+
+
+def lbfgs(loss_and_grad: LossAndGrad, x0: torch.Tensor, iterations: int, history: int = 10,
+          max_line_search: int = 20, on_iteration: IterationCallback | None = None
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batched L-BFGS: every chunk keeps its own curvature history, step length and line search
+    (backtracking Armijo with quadratic interpolation), so it follows the path it would follow
+    if optimised alone.
+
+    Args:
+        loss_and_grad: ``(x (b, ...), index) -> (loss (b,), grad (b, ...))``.
+        x0: ``(batch, ...)`` starting point.
+        iterations: number of L-BFGS iterations (as scipy's ``maxiter``).
+
+    Returns:
+        ``(x, loss)`` of the best points found.
+    """
+    x = x0.detach().clone()
+    f, g = loss_and_grad(x, None)
+    batch = x.shape[0]
+    s_hist: list[torch.Tensor] = []
+    y_hist: list[torch.Tensor] = []
+    rho_hist: list[torch.Tensor] = []
+    gamma = torch.ones(batch, device=x.device)
+    fresh = torch.ones(batch, dtype=torch.bool, device=x.device)
+    view = (batch,) + (1,) * (x.dim() - 1)
+    for it in range(iterations):
+        q = g.clone()
+        alphas = []
+        for s, y, rho in zip(reversed(s_hist), reversed(y_hist), reversed(rho_hist)):
+            a = rho * _dot(s, q)
+            q -= a.view(view) * y
+            alphas.append(a)
+        r = gamma.view(view) * q
+        for (s, y, rho), a in zip(zip(s_hist, y_hist, rho_hist), reversed(alphas)):
+            b = rho * _dot(y, r)
+            r += (a - b).view(view) * s
+        d = -r
+        gd = _dot(g, d)
+        # not a descent direction (numerical trouble): fall back to steepest descent
+        bad = ~(gd < 0)
+        if bad.any():
+            d[bad] = -g[bad]
+            gd = _dot(g, d)
+            fresh = fresh | bad
+        gnorm1 = g.abs().flatten(1).sum(1).clamp_min(1e-30)
+        t = torch.where(fresh, torch.clamp(1.0 / gnorm1, max=1.0), torch.ones_like(gnorm1))
+        x_new = x + t.view(view) * d
+        f_new, g_new = loss_and_grad(x_new, None)
+        for _ in range(max_line_search):
+            fail = ~(f_new <= f + 1e-4 * t * gd)
+            if not fail.any():
+                break
+            idx = fail.nonzero().squeeze(1)
+            # minimiser of the quadratic through f(0), f'(0) and f(t), kept in [0.1t, 0.5t]
+            ti, gdi, df = t[idx], gd[idx], (f_new[idx] - f[idx])
+            denom = 2 * (df - gdi * ti)
+            t_q = torch.where(torch.isfinite(denom) & (denom > 0), -gdi * ti**2 / denom, 0.5 * ti)
+            t[idx] = torch.minimum(torch.maximum(t_q, 0.1 * ti), 0.5 * ti)
+            x_new[idx] = x[idx] + t[idx].view((-1,) + view[1:]) * d[idx]
+            f_new[idx], g_new[idx] = loss_and_grad(x_new[idx], idx)
+        stuck = ~(f_new <= f + 1e-4 * t * gd)
+        if stuck.any():
+            # no acceptable step: stay put and forget the history of those chunks
+            x_new[stuck], f_new[stuck], g_new[stuck] = x[stuck], f[stuck], g[stuck]
+            for rho in rho_hist:
+                rho[stuck] = 0
+        s = x_new - x
+        y = g_new - g
+        sy = _dot(s, y)
+        yy = _dot(y, y)
+        ok = sy > 1e-10 * yy.clamp_min(1e-30)
+        s_hist.append(s)
+        y_hist.append(y)
+        rho_hist.append(torch.where(ok, 1.0 / sy.clamp_min(1e-30), torch.zeros_like(sy)))
+        gamma = torch.where(ok, sy / yy.clamp_min(1e-30), gamma)
+        fresh = stuck
+        if len(s_hist) > history:
+            s_hist.pop(0), y_hist.pop(0), rho_hist.pop(0)
+        x, f, g = x_new, f_new, g_new
+        if on_iteration is not None:
+            on_iteration(it + 1, f)
+    return x, f
+
+
+def adam(loss_and_grad: LossAndGrad, x0: torch.Tensor, iterations: int, learning_rate: float,
+         on_iteration: IterationCallback | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Adam on the batch. It is element-wise, so chunks are independent by construction.
+    Returns the best point seen per chunk."""
+    x = x0.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([x], lr=learning_rate)
+    best_x = x.detach().clone()
+    best_f = torch.full((x.shape[0],), float("inf"), device=x.device)
+    for it in range(iterations):
+        f, g = loss_and_grad(x.detach(), None)
+        better = f < best_f
+        best_f = torch.where(better, f, best_f)
+        best_x[better] = x.detach()[better]
+        opt.zero_grad()
+        x.grad = g
+        opt.step()
+        if on_iteration is not None:
+            on_iteration(it + 1, f)
+    f, _ = loss_and_grad(x.detach(), None)
+    better = f < best_f
+    best_x[better] = x.detach()[better]
+    return best_x, torch.where(better, f, best_f)
+
+
+def optimise(objective: Objective, x0: torch.Tensor, optimizer: str, iterations: int,
+             learning_rate: float = 0.05, on_iteration: IterationCallback | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``optimizer`` (``lbfgs`` or ``adam``) on a batch. Returns ``(x, loss per chunk)``."""
+    if iterations == 0:
+        f, _ = objective(x0, None)
+        return x0.detach().clone(), f
+    if optimizer == "lbfgs":
+        return lbfgs(objective, x0, iterations, on_iteration=on_iteration)
+    if optimizer == "adam":
+        return adam(objective, x0, iterations, learning_rate, on_iteration=on_iteration)
+    raise ValueError(f"optimizer = {optimizer!r}: expected 'lbfgs' or 'adam'")
+
+
+def bytes_per_chunk(n_bins: int, frames: int, n_filters: int, n_widths: int,
+                    history: int = 10) -> int:
+    """Rough peak memory of one chunk in a batch: L-BFGS history and work vectors, features
+    and their gradients, and the ``G F`` products."""
+    spec = n_bins * frames * (2 * history + 10)
+    feats = n_widths * n_filters * frames * 8
+    return 4 * (spec + feats)
