@@ -1,0 +1,158 @@
+"""Objective quality measures, independent of the optimisation (issue 7).
+
+- :func:`style_distance`: relative Frobenius distance of Gram matrices of output and style under a
+  bank of random networks whose seed and widths no preset's optimiser uses (lower is better).
+- :func:`content_similarity`: Pearson correlation of the log-mel spectrograms of output and
+  content (higher is better, 1 = same).
+- :func:`rhythm_similarity`: Pearson correlation of the autocorrelation curves (lags up to 4 s)
+  of the onset-strength envelopes of output and style (higher is better).
+- :func:`reconstruction_quality`: spectral convergence between the optimised magnitude and the
+  STFT magnitude of the final audio (lower is better).
+
+Signals are numpy arrays or tensors, ``(samples,)`` or ``(channels, samples)`` (channels are
+averaged), at ``sr`` Hz; they are resampled to the analysis rate 22050 Hz when needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from neuralfx.settings import Settings
+from neuralfx.style import compute_style_statistics
+
+ANALYSIS_RATE = 22050
+N_FFT = 2048
+HOP = 512
+
+# The evaluation network bank: odd widths and a seed no preset uses (presets use seed 0 and
+# widths 11 or powers of two), 512 filters each. Fixed forever so figures stay comparable.
+EVAL_SEED = 20190512
+EVAL_WIDTHS = (5, 17, 53)
+EVAL_FILTERS = 512
+
+RHYTHM_MAX_LAG_SECONDS = 4.0
+
+
+def _mono(audio, sr: int, rate: int = ANALYSIS_RATE) -> np.ndarray:
+    """``(samples,)`` or ``(channels, samples)`` -> float64 mono ``(samples,)`` at ``rate``."""
+    if isinstance(audio, torch.Tensor):
+        audio = audio.detach().cpu().numpy()
+    a = np.asarray(audio, dtype=np.float64)
+    if a.ndim == 2:
+        a = a.mean(axis=0)
+    if a.ndim != 1:
+        raise ValueError(f"expected (samples,) or (channels, samples) audio, got shape {a.shape}")
+    if sr != rate:
+        import soxr
+
+        a = soxr.resample(a, sr, rate, quality="HQ")
+    return a
+
+
+def _eval_settings(widths: tuple[int, ...] = EVAL_WIDTHS) -> Settings:
+    return Settings(sample_rate=ANALYSIS_RATE, n_fft=N_FFT, hop_length=HOP,
+                    n_filters=EVAL_FILTERS, kernel_sizes=widths, seed=EVAL_SEED, device="cpu")
+
+
+def _grams(audio: np.ndarray, widths: tuple[int, ...]) -> list[torch.Tensor]:
+    stats = compute_style_statistics(torch.from_numpy(audio).float(), _eval_settings(widths))
+    return [g.double() for g in stats.grams]
+
+
+def style_distance(output, style, sr: int, widths: tuple[int, ...] = EVAL_WIDTHS) -> float:
+    """Mean over the evaluation widths of ``||G_out - G_style||_F / ||G_style||_F``.
+
+    Widths longer than either signal (in frames) are skipped; at least one must fit.
+    0 means the same texture statistics; a silent output scores 1.
+    """
+    out, sty = _mono(output, sr), _mono(style, sr)
+    frames = min(len(out), len(sty)) // HOP + 1
+    usable = tuple(w for w in widths if w <= frames)
+    if not usable:
+        raise ValueError(f"signals of {frames} frames are shorter than every evaluation width "
+                         f"{list(widths)}")
+    g_out, g_sty = _grams(out, usable), _grams(sty, usable)
+    return float(np.mean([(a - b).norm().item() / max(b.norm().item(), 1e-30)
+                          for a, b in zip(g_out, g_sty)]))
+
+
+def _log_mel(audio: np.ndarray) -> np.ndarray:
+    import librosa
+
+    mel = librosa.feature.melspectrogram(y=audio, sr=ANALYSIS_RATE, n_fft=N_FFT, hop_length=HOP,
+                                         n_mels=128, power=2.0)
+    # dB with an absolute floor (not relative to each signal's peak, so a quiet output is not
+    # flattered): -100 dB re full scale is far below anything audible in these tests
+    return 10 * np.log10(np.maximum(mel, 1e-10))
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a = a.ravel() - a.mean()
+    b = b.ravel() - b.mean()
+    den = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / den) if den > 0 else 0.0
+
+
+def content_similarity(output, content, sr: int) -> float:
+    """Pearson correlation of the log-mel spectrograms (128 bands, dB) of output and content,
+    frame by frame over their common length. 1 = same spectrogram up to gain and offset."""
+    a, b = _log_mel(_mono(output, sr)), _log_mel(_mono(content, sr))
+    n = min(a.shape[1], b.shape[1])
+    return _pearson(a[:, :n], b[:, :n])
+
+
+def onset_autocorrelation(audio, sr: int, max_lag_seconds: float = RHYTHM_MAX_LAG_SECONDS
+                          ) -> np.ndarray:
+    """Autocorrelation of the onset-strength envelope for lags ``1..L`` frames (hop 512 at
+    22050 Hz), unbiased (each lag divided by its number of frame pairs) and divided by lag 0,
+    so it does not depend on the signal's length or level. ``L`` is ``max_lag_seconds`` or
+    half the signal, whichever is shorter (longer lags have too few pairs to mean much)."""
+    import librosa
+
+    y = _mono(audio, sr)
+    env = librosa.onset.onset_strength(y=y, sr=ANALYSIS_RATE, hop_length=HOP)
+    env = env - env.mean()
+    n = len(env)
+    max_lag = min(int(round(max_lag_seconds * ANALYSIS_RATE / HOP)), n // 2)
+    if max_lag < 2:
+        raise ValueError(f"the signal is too short ({len(y) / ANALYSIS_RATE:.2f} s) for an "
+                         "onset autocorrelation")
+    full = np.correlate(env, env, mode="full")[n - 1:n + max_lag]
+    full = full / (n - np.arange(max_lag + 1))
+    return full[1:] / full[0] if full[0] > 0 else np.zeros(max_lag)
+
+
+def rhythm_similarity(output, style, sr: int,
+                      max_lag_seconds: float = RHYTHM_MAX_LAG_SECONDS) -> float:
+    """Pearson correlation between the onset-envelope autocorrelation curves of output and style
+    (lags up to 4 s, or half the shorter signal). 1 = the same periodicities in the same
+    proportions; about 0 for unrelated or arhythmic output."""
+    a = onset_autocorrelation(output, sr, max_lag_seconds)
+    b = onset_autocorrelation(style, sr, max_lag_seconds)
+    n = min(len(a), len(b))
+    return _pearson(a[:n], b[:n])
+
+
+def reconstruction_quality(magnitude, audio, sr: int = ANALYSIS_RATE, n_fft: int = N_FFT,
+                           hop_length: int = HOP) -> float:
+    """Spectral convergence ``|| |STFT(audio)| - M ||_F / ||M||_F`` of the final audio against
+    the optimised magnitude ``M (bins, frames)`` or ``(channels, bins, frames)``, all channels
+    together. ``audio`` must be at the rate the magnitude was made at (``sr``, for the error
+    message only); lower is better, 0 = a consistent spectrogram reached exactly."""
+    from neuralfx.spectral import stft
+
+    m = torch.as_tensor(np.asarray(magnitude), dtype=torch.float64)
+    y = torch.as_tensor(np.asarray(audio), dtype=torch.float32)
+    if m.dim() == 2:
+        m = m[None]
+    if y.dim() == 1:
+        y = y[None]
+    if y.shape[0] != m.shape[0] or m.shape[-2] != n_fft // 2 + 1:
+        raise ValueError(f"magnitude {tuple(m.shape)} does not fit audio {tuple(y.shape)} at "
+                         f"{sr} Hz with n_fft {n_fft}")
+    rebuilt = stft(y, n_fft, hop_length).abs().double()
+    frames = min(rebuilt.shape[-1], m.shape[-1])
+    num = (rebuilt[..., :frames] - m[..., :frames]).norm()
+    den = m[..., :frames].norm().clamp_min(1e-30)
+    return float(num / den)
