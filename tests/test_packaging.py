@@ -1,0 +1,182 @@
+"""Packaging: the built wheel holds presets, example audio and the console script; the shipped
+example audio is small, valid and re-synthesisable; README and CI agree on the test command."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _setuptools_ok() -> bool:
+    try:
+        import setuptools
+    except ImportError:
+        return False
+    return int(setuptools.__version__.split(".")[0]) >= 77
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> zipfile.ZipFile:
+    """A wheel built from a clean copy of the source (no stale build/ folder can leak in)."""
+    if not _setuptools_ok():
+        pytest.skip("building needs setuptools>=77 (pip install -e '.[test]')")
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    src.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    shutil.copytree(ROOT / "neuralfx", src / "neuralfx", ignore=ignore)
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    # no build isolation: builds offline with the setuptools of this environment
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
+         "--no-index", "-w", str(tmp / "dist")],
+        capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        pytest.fail(f"pip wheel failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    (path,) = (tmp / "dist").glob("neuralfx-*.whl")
+    with zipfile.ZipFile(path) as zf:
+        yield zf
+
+
+def test_wheel_ships_every_module_and_data_file(wheel):
+    names = set(wheel.namelist())
+    shipped = [p.relative_to(ROOT).as_posix() for p in (ROOT / "neuralfx").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts
+               and p.suffix in (".py", ".toml", ".wav")]
+    missing = sorted(set(shipped) - names)
+    assert not missing, f"not in the wheel: {missing}"
+    assert {"neuralfx/examples/melody.wav", "neuralfx/examples/texture.wav"} <= names
+
+
+def test_wheel_ships_builtin_presets(wheel):
+    tomls = [n for n in wheel.namelist() if n.startswith("neuralfx/presets/") and
+             n.endswith(".toml")]
+    in_tree = sorted((ROOT / "neuralfx" / "presets").glob("*.toml"))
+    assert len(tomls) == len(in_tree)
+    if not in_tree:
+        pytest.skip("no TOML presets in the source tree yet")
+    stems = {Path(n).stem for n in tomls}
+    # the README, CI and demo rely on these by name
+    assert {"draft", "texture"} <= {s.replace("_", " ") for s in stems} | stems
+
+
+def test_wheel_metadata_has_console_script_and_dependencies(wheel):
+    dist_info = next(n.split("/")[0] for n in wheel.namelist() if ".dist-info/" in n)
+    entry_points = wheel.read(f"{dist_info}/entry_points.txt").decode()
+    assert re.search(r"^neuralfx\s*=\s*neuralfx\.cli:app$", entry_points, re.M)
+    meta = wheel.read(f"{dist_info}/METADATA").decode()
+    requires = [line.split(":", 1)[1].strip() for line in meta.splitlines()
+                if line.startswith("Requires-Dist:")]
+    plain = {re.split(r"[<>=!~ ;\[]", r)[0].lower() for r in requires if "extra ==" not in r}
+    assert {"torch", "pedalboard", "numpy", "soundfile", "typer", "soxr", "pyloudnorm",
+            "rich", "platformdirs"} <= plain
+    assert any("extra == \"test\"" in r and r.startswith("pytest") for r in requires)
+    assert "License-Expression: MIT" in meta
+
+
+def test_torch_requirement_allows_the_tested_build():
+    (torch_req,) = [d for d in PYPROJECT["project"]["dependencies"] if d.startswith("torch")]
+    lower = re.search(r">=\s*([0-9.]+)", torch_req).group(1)
+    upper = re.search(r"<\s*([0-9.]+)", torch_req).group(1)
+    as_tuple = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+    assert as_tuple(lower) <= (2, 13, 0) < as_tuple(upper)
+
+
+def test_console_script_target_exists():
+    target = PYPROJECT["project"]["scripts"]["neuralfx"]
+    module, attr = target.split(":")
+    if importlib.util.find_spec(module) is None:
+        pytest.fail(f"console script target module {module} does not exist")
+    assert callable(getattr(importlib.import_module(module), attr))
+
+
+# --- example audio -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["melody.wav", "texture.wav"])
+def test_example_audio_is_small_valid_mono(name):
+    from neuralfx.examples import path
+
+    p = path(name)
+    assert p.is_file() and p.stat().st_size < 300_000
+    info = sf.info(p)
+    assert (info.samplerate, info.channels, info.subtype) == (22050, 1, "PCM_16")
+    assert 5.0 <= info.duration <= 8.0
+    audio, _ = sf.read(p)
+    assert np.all(np.isfinite(audio))
+    assert 0.5 < np.max(np.abs(audio)) < 0.99  # loud enough, no clipping
+    # never silent for long: every 0.5 s window has signal
+    windows = audio[: len(audio) // 11025 * 11025].reshape(-1, 11025)
+    assert np.sqrt((windows ** 2).mean(axis=1)).min() > 1e-3
+
+
+def test_unknown_example_name_is_a_clear_error():
+    from neuralfx.examples import path
+
+    with pytest.raises(FileNotFoundError, match="melody.wav"):
+        path("nope.wav")
+
+
+def test_example_audio_is_reproduced_by_its_script(tmp_path):
+    """The shipped clips are exactly what examples/make_example_audio.py synthesises."""
+    spec = importlib.util.spec_from_file_location(
+        "make_example_audio", ROOT / "examples" / "make_example_audio.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for fresh in script.write_examples(tmp_path):
+        shipped, _ = sf.read(ROOT / "neuralfx" / "examples" / fresh.name, dtype="int16")
+        again, _ = sf.read(fresh, dtype="int16")
+        assert shipped.shape == again.shape
+        # allow 1 LSB for floating-point differences between numpy builds
+        assert np.max(np.abs(shipped.astype(int) - again.astype(int))) <= 1, fresh.name
+
+
+# --- README and CI -----------------------------------------------------------------------------
+
+def _quickstart_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```(?:bash|sh|console)?\n(.*?)```", section, re.S)
+    return [line for b in blocks for line in b.strip().splitlines() if line.strip()]
+
+
+def test_quickstart_is_exactly_two_commands():
+    commands = _quickstart_commands()
+    assert len(commands) == 2, commands
+    setup, tests = commands
+    assert "pip install" in setup and "neuralfx demo" in setup
+    assert "[test]" in tests and "pytest" in tests
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    pattern = re.search(r'grep -m1 -E "(.*?)" README\.md', ci).group(1)
+    pattern = pattern.replace("\\\\", "\\")
+    test_command = _quickstart_commands()[1]
+    assert re.search(pattern, test_command), (pattern, test_command)
+    # CI installs the CPU torch before the project, and smoke-tests the demo
+    assert ci.index("torch==2.13.0") < ci.index("pip install --quiet '.[test]'")
+    assert "neuralfx demo --preset draft" in ci
+
+
+def test_readme_python_examples_parse():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert blocks
+    for block in blocks:
+        ast.parse(block)
