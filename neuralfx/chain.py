@@ -1,0 +1,253 @@
+"""Effect chains that mix pedalboard's native plugins with neuralfx's offline effects.
+
+pedalboard's own ``Pedalboard``/``Chain``/``Mix`` hold native plugins only (a Python subclass
+of a native plugin is silently run as the native plugin), so neuralfx has its own containers
+with the same surface. Runs of consecutive native items execute as ONE native
+``pedalboard.Pedalboard`` (their speed and latency compensation are kept); neural effects run on
+the whole signal between those segments.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import pedalboard
+
+from .effect import (
+    NeuralStyle,
+    StreamingError,
+    check_buffer_size,
+    check_sample_rate,
+    from_channels_first,
+    to_channels_first,
+)
+
+_PROCESS_NAMES = ("process", "__call__")
+
+
+def _is_python_override(plugin: pedalboard.Plugin) -> bool:
+    """True for a Python subclass of a native plugin that overrides ``process``/``__call__``:
+    pedalboard would run the native code and silently skip the override."""
+    for cls in type(plugin).__mro__:
+        if cls.__module__.startswith("pedalboard"):
+            return False
+        if any(name in vars(cls) for name in _PROCESS_NAMES):
+            return True
+    return False
+
+
+def _check_item(item: Any, owner: _Container) -> Any:
+    if isinstance(item, _Container):
+        if item is owner or item._contains_container(owner):
+            raise ValueError("a neuralfx chain cannot contain itself")
+        return item
+    if isinstance(item, NeuralStyle):
+        return item
+    if isinstance(item, pedalboard.Plugin):
+        if _is_python_override(item):
+            raise TypeError(
+                f"{type(item).__qualname__} is a Python subclass of a native pedalboard plugin "
+                "that overrides process(); pedalboard would silently run the native plugin "
+                "instead. Put Python effects in a neuralfx chain as their own objects.")
+        return item
+    raise TypeError(
+        f"neuralfx.{type(owner).__name__} cannot hold an object of type "
+        f"{type(item).__module__}.{type(item).__qualname__}: expected a "
+        "pedalboard plugin (or pedalboard Chain/Mix/Pedalboard), a neuralfx.NeuralStyle, or a "
+        "neuralfx Pedalboard/Mix")
+
+
+def _is_native(item: Any) -> bool:
+    """Can ``item`` run inside a native pedalboard container?"""
+    if isinstance(item, _Container):
+        return all(_is_native(i) for i in item._items)
+    return isinstance(item, pedalboard.Plugin)
+
+
+def _as_native(item: Any) -> pedalboard.Plugin:
+    """A native plugin equivalent to a native-only ``item`` (containers become native ones)."""
+    if isinstance(item, Mix):
+        return pedalboard.Mix([_as_native(i) for i in item._items])
+    if isinstance(item, Pedalboard):
+        return pedalboard.Chain([_as_native(i) for i in item._items])
+    return item
+
+
+def _run_native(plugins: list[pedalboard.Plugin], x: np.ndarray, sample_rate: float,
+                buffer_size: int, reset: bool) -> np.ndarray:
+    """Run ``x (channels, samples)`` through one native Pedalboard of ``plugins``."""
+    channels, n = x.shape
+    if n == 0:
+        return x.copy()
+    board = pedalboard.Pedalboard(plugins)
+    if n > channels:
+        return board(x, sample_rate, buffer_size=buffer_size, reset=reset)
+    # pedalboard would read a signal no longer than its channel count as (samples, channels)
+    if not reset:
+        raise RuntimeError(
+            f"a block of {n} samples with {channels} channels is too short to stream through "
+            "native plugins (pedalboard cannot tell its layout); use blocks longer than the "
+            "channel count")
+    padded = np.pad(x, ((0, 0), (0, channels + 1 - n)))
+    return board(padded, sample_rate, buffer_size=buffer_size, reset=True)[:, :n]
+
+
+class _Container:
+    """A list of effects with pedalboard's container surface (integer index, no slices)."""
+
+    def __init__(self, plugins: Iterable[Any] | None = None) -> None:
+        self._lock = threading.RLock()
+        self._items: list[Any] = []
+        self._last_layout: str | None = None
+        for p in plugins or []:
+            self.append(p)
+
+    # --- list surface ------------------------------------------------------------------------
+
+    def _index(self, index: Any) -> int:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"{type(self).__name__} indices must be integers, not "
+                            f"{type(index).__name__} (slices are not supported)")
+        i = int(index) + (len(self._items) if index < 0 else 0)
+        if not 0 <= i < len(self._items):
+            raise IndexError("index out of range")
+        return i
+
+    def __getitem__(self, index: int) -> Any:
+        return self._items[self._index(index)]
+
+    def __setitem__(self, index: int, plugin: Any) -> None:
+        with self._lock:
+            self._items[self._index(index)] = _check_item(plugin, self)
+
+    def __delitem__(self, index: int) -> None:
+        with self._lock:
+            del self._items[self._index(index)]
+
+    def append(self, plugin: Any) -> None:
+        with self._lock:
+            self._items.append(_check_item(plugin, self))
+
+    def insert(self, index: int, plugin: Any) -> None:
+        with self._lock:
+            self._items.insert(index, _check_item(plugin, self))
+
+    def remove(self, plugin: Any) -> None:
+        with self._lock:
+            for i, p in enumerate(self._items):
+                if p is plugin:
+                    del self._items[i]
+                    return
+        raise ValueError("remove(x): x not in list")
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._items))
+
+    def __contains__(self, plugin: Any) -> bool:
+        return any(p is plugin for p in self._items)
+
+    def __repr__(self) -> str:
+        n = len(self._items)
+        return (f"<neuralfx.{type(self).__name__} with {n} plugin{'' if n == 1 else 's'}: "
+                f"[{', '.join(repr(p) for p in self._items)}]>")
+
+    def _contains_container(self, other: _Container) -> bool:
+        return any(i is other or (isinstance(i, _Container) and i._contains_container(other))
+                   for i in self._items)
+
+    is_effect = True
+    is_instrument = False
+
+    def reset(self) -> None:
+        """Reset every plugin (pedalboard's ``reset``) and forget the detected layout."""
+        with self._lock:
+            self._last_layout = None
+            for p in self._items:
+                p.reset()
+
+    # --- processing --------------------------------------------------------------------------
+
+    def process(self, input_array: np.ndarray, sample_rate: float, buffer_size: int = 8192,
+                reset: bool = True) -> np.ndarray:
+        """Process like a pedalboard plugin: 1-D or 2-D float arrays in either layout (the
+        smaller dimension is the channels), float32 out in the same layout.
+
+        ``reset=False`` (block-by-block streaming) works when every item is native; with a
+        neural effect in the chain it raises :class:`neuralfx.effect.StreamingError`.
+        """
+        with self._lock:
+            x, layout = to_channels_first(input_array, self._last_layout)
+            if layout != "1d":
+                self._last_layout = layout
+            return from_channels_first(
+                self.process_channels_first(x, sample_rate, buffer_size, reset), layout)
+
+    __call__ = process
+
+    def process_channels_first(self, x: np.ndarray, sample_rate: float,
+                               buffer_size: int = 8192, reset: bool = True) -> np.ndarray:
+        """:meth:`process` for a validated ``(channels, samples)`` float32 array."""
+        sample_rate = check_sample_rate(sample_rate)
+        buffer_size = check_buffer_size(buffer_size)
+        with self._lock:
+            if not reset and not _is_native(self):
+                raise StreamingError(
+                    f"this neuralfx.{type(self).__name__} contains an offline neural effect, "
+                    "which cannot process audio block by block (reset=False): pass the whole "
+                    "signal in one call, or use the `neuralfx` command line for long files")
+            if _is_native(self):
+                return _run_native([_as_native(self)], x, sample_rate, buffer_size, reset)
+            return self._process_mixed(np.asarray(x, np.float32), sample_rate, buffer_size)
+
+    def _process_mixed(self, x: np.ndarray, sample_rate: float, buffer_size: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Pedalboard(_Container):
+    """A serial chain: ``neuralfx.Pedalboard([Compressor(), NeuralStyle("a.wav"), Reverb()])``.
+
+    Holds native pedalboard plugins (including ``pedalboard.Chain``/``Mix``/``Pedalboard`` and
+    loaded VST3/AU plugins), :class:`neuralfx.NeuralStyle` effects and nested neuralfx
+    ``Pedalboard``/``Mix`` objects; anything else raises ``TypeError`` naming its type.
+    Consecutive native items run as one native ``pedalboard.Pedalboard`` segment (pedalboard's
+    speed and latency compensation); neural effects run offline on the whole signal between
+    segments. List surface as pedalboard's: ``board[i]`` get/set/del (integers, no slices),
+    ``append``, ``insert``, ``remove``, ``len``, iteration, ``in``.
+    """
+
+    def _process_mixed(self, x: np.ndarray, sample_rate: float, buffer_size: int) -> np.ndarray:
+        native: list[pedalboard.Plugin] = []
+        for item in self._items:
+            if _is_native(item):
+                native.append(_as_native(item))
+                continue
+            if native:
+                x = _run_native(native, x, sample_rate, buffer_size, True)
+                native = []
+            x = item.process_channels_first(x, sample_rate, buffer_size, True)
+        if native:
+            x = _run_native(native, x, sample_rate, buffer_size, True)
+        return x
+
+
+class Mix(_Container):
+    """Parallel branches summed, like ``pedalboard.Mix``: every item processes the same input
+    and the outputs are added (no averaging, as in pedalboard). Items are the same kinds a
+    :class:`Pedalboard` holds; use a nested ``neuralfx.Pedalboard`` as a multi-effect branch,
+    e.g. ``Mix([Pedalboard([]), NeuralStyle("a.wav", mix=1)])`` for a dry + wet sum. A Mix of
+    native items only runs as one native ``pedalboard.Mix``."""
+
+    def _process_mixed(self, x: np.ndarray, sample_rate: float, buffer_size: int) -> np.ndarray:
+        out = np.zeros_like(x)
+        for item in self._items:
+            if _is_native(item):
+                out += _run_native([_as_native(item)], x, sample_rate, buffer_size, True)
+            else:
+                out += item.process_channels_first(x, sample_rate, buffer_size, True)
+        return out

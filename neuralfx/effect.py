@@ -1,0 +1,426 @@
+"""``NeuralStyle``: the engine as a pedalboard-style audio effect.
+
+The facade does everything the engine does not: array validation and layouts (pedalboard's
+conventions), resampling to and from the analysis rate, channels, style loading and caching,
+level (loudness match, dry/wet, full-scale safety).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import audio as A
+from .device import compute_dtype, resolve_device
+from .engine import Progress, render
+from .presets import OUTPUT_KEYS, Preset, load_preset
+from .settings import Settings, field_names
+from .style import STATISTICS_KEYS, StyleStatistics, style_statistics
+
+PARAMETERS = field_names() + OUTPUT_KEYS
+
+_LAYOUT_MSG = ("Provide a non-square array first to allow neuralfx to determine which dimension "
+               "corresponds with the number of channels and which dimension corresponds with "
+               "the number of samples.")
+
+
+class StreamingError(RuntimeError):
+    """``reset=False`` block-by-block processing was asked of an offline (whole-signal) effect."""
+
+
+# --- pedalboard's input conventions ----------------------------------------------------------
+
+def check_sample_rate(sample_rate: Any) -> float:
+    """A finite number > 0, else the error pedalboard's type checks or neuralfx's range check
+    raise (pedalboard itself does not check the range: a zero rate crashes some plugins)."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.number)):
+        raise TypeError(f"sample_rate must be a number, not {type(sample_rate).__name__}")
+    sample_rate = float(sample_rate)
+    if not (math.isfinite(sample_rate) and sample_rate > 0):
+        raise ValueError(f"sample_rate = {sample_rate!r} is not allowed: expected a number of "
+                         "Hz > 0 (8000 to 192000 are supported)")
+    return sample_rate
+
+
+def check_buffer_size(buffer_size: Any) -> int:
+    if isinstance(buffer_size, bool) or not isinstance(buffer_size, (int, np.integer)):
+        raise TypeError(f"buffer_size must be an integer, not {type(buffer_size).__name__}")
+    if buffer_size < 1:
+        raise ValueError(f"buffer_size = {buffer_size} is not allowed: expected an integer >= 1")
+    return int(buffer_size)
+
+
+def to_channels_first(input_array: Any, last_layout: str | None = None
+                      ) -> tuple[np.ndarray, str]:
+    """Validate like pedalboard and return ``(audio (channels, samples) float32, layout)``.
+
+    ``layout`` is ``"1d"``, ``"channels_first"`` or ``"channels_last"``: the smaller dimension
+    is the channels; a square array uses ``last_layout`` (the last one detected), else fails.
+    Errors: non-arrays and non-float dtypes raise ``TypeError``, more than 2 dimensions and
+    undecidable square arrays ``RuntimeError`` (pedalboard's types), NaN/Inf ``ValueError``.
+    """
+    if not isinstance(input_array, np.ndarray):
+        raise TypeError(f"expected a numpy.ndarray of audio, got {type(input_array).__name__}")
+    if input_array.dtype not in (np.float32, np.float64):
+        raise TypeError("neuralfx only supports 32-bit and 64-bit floating point audio for "
+                        f"processing (got an array of dtype {input_array.dtype})")
+    if input_array.ndim == 1:
+        x, layout = input_array[None], "1d"
+    elif input_array.ndim == 2:
+        rows, cols = input_array.shape
+        if rows < cols:
+            layout = "channels_first"
+        elif cols < rows:
+            layout = "channels_last"
+        elif last_layout in ("channels_first", "channels_last"):
+            layout = last_layout
+        else:
+            raise RuntimeError(
+                f"Unable to determine channel layout from shape: {input_array.shape}. "
+                + _LAYOUT_MSG)
+        x = input_array if layout == "channels_first" else input_array.T
+    else:
+        raise RuntimeError(f"Number of input dimensions must be 1 or 2 (got "
+                           f"{input_array.ndim}). " + _LAYOUT_MSG)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if not np.all(np.isfinite(x)):
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        raise ValueError(f"the input contains NaN or infinite values ({bad} of {x.size} "
+                         "samples); neuralfx needs finite audio")
+    return x, layout
+
+
+def from_channels_first(x: np.ndarray, layout: str) -> np.ndarray:
+    """Inverse of :func:`to_channels_first` for the output (float32)."""
+    x = np.asarray(x, dtype=np.float32)
+    if layout == "1d":
+        return np.ascontiguousarray(x[0])
+    return np.ascontiguousarray(x if layout == "channels_first" else x.T)
+
+
+def unique_channels(x: np.ndarray) -> tuple[list[int], list[int]]:
+    """``(unique, index)``: ``x[unique]`` holds each distinct channel once and
+    ``x[unique][index] == x``."""
+    unique: list[int] = []
+    index: list[int] = []
+    for c in range(x.shape[0]):
+        for k, u in enumerate(unique):
+            if np.array_equal(x[c], x[u]):
+                index.append(k)
+                break
+        else:
+            index.append(len(unique))
+            unique.append(c)
+    return unique, index
+
+
+def _style_array(style: tuple) -> tuple[np.ndarray, float]:
+    """A ``(array, sample_rate)`` style -> ``(mono (samples,) float32, sample_rate)``."""
+    if len(style) != 2:
+        raise TypeError("style must be a path or an (array, sample_rate) tuple")
+    array, sample_rate = style
+    sample_rate = check_sample_rate(sample_rate)
+    try:
+        x, _ = to_channels_first(array)
+    except (TypeError, RuntimeError, ValueError) as e:
+        raise type(e)(f"style array: {e}") from None
+    if x.shape[-1] == 0:
+        raise ValueError("style array: the style is empty")
+    return A.to_mono(x), sample_rate
+
+
+# --- the effect ------------------------------------------------------------------------------
+
+class NeuralStyle:
+    """Neural audio style transfer and texture synthesis as an offline audio effect.
+
+    ``NeuralStyle(style=None, preset="style 0.01", *, progress=None, **overrides)``
+
+    - ``style``: a path to an audio file, or an ``(array, sample_rate)`` tuple. Read (and
+      mixed to mono) when set: a missing file raises ``FileNotFoundError``, an undecodable one
+      :class:`neuralfx.audio.AudioFileError` naming it. The style's Gram statistics are
+      computed on first use at the analysis rate, cached on disk (``neuralfx.style``) and kept
+      on the instance while the style and the statistics' parameters stay the same.
+    - ``preset``: a preset name or a :class:`neuralfx.presets.Preset`; ``overrides`` are any
+      engine parameter (``iterations``, ``content_weight``, ``seed``, ``device``, ...) or
+      ``mix`` / ``match_loudness``. Every parameter is also an attribute, readable and settable
+      (``fx.iterations = 50``), validated on assignment.
+    - ``progress``: a callable receiving :class:`neuralfx.engine.Progress` during renders.
+
+    ``process(input_array, sample_rate, buffer_size=8192, reset=True)`` (and ``__call__``)
+    follow pedalboard: 1-D in gives 1-D out; 2-D is ``(channels, samples)`` or
+    ``(samples, channels)``, the smaller dimension being the channels, and the layout is kept;
+    float32 or float64 in, float32 out, same length, any sample rate (resampled with soxr to
+    and from ``sample_rate`` of the settings, the analysis rate).
+
+    Modes: with ``content_weight > 0`` the input is the content, re-synthesised with the
+    style's statistics (a style is required). With ``content_weight == 0`` (preset
+    ``"texture"``) the output is a new texture with the input's duration: of the style if one
+    is set, else of the input itself.
+
+    Channels: each distinct channel is optimised as its own problem (so the stereo image of the
+    content is kept) and all channels are reconstructed by Griffin-Lim with ONE shared phase,
+    so there is no channel-to-channel phase smear and the image is stable. Identical channels
+    are processed once and copied: an input with L == R gives an output with L == R exactly
+    (mono-compatible). A texture has no content to follow, so all channels get the same
+    texture (a centred, mono-compatible image).
+
+    Level: with ``match_loudness`` (default) the wet signal, then the dry/wet mix, is gained to
+    the input's integrated loudness (BS.1770; the RMS fallback of
+    :func:`neuralfx.audio.loudness` below 0.4 s). ``mix`` is the linear dry/wet balance
+    (0 = the input untouched, 1 = all effect). Finally a look-ahead peak limiter keeps every
+    sample within full scale (or within the input's own peak, if that was above 1.0), which can
+    lower the loudness of very peaky results slightly. Output is never NaN or Inf: the engine
+    producing non-finite values is an error, not silent output. Silence in gives silence out,
+    empty in gives empty out, NaN/Inf in raises ``ValueError``.
+
+    Streaming: the effect is offline; it needs the whole signal at once (chunking, overlap and
+    phase are handled inside). ``reset=False`` (pedalboard's block-by-block streaming) raises
+    :class:`StreamingError`, pointing to whole-signal processing: buffering blocks could only
+    return audio after the last block, and there is no way to know which block is last, so
+    any buffering scheme would silently return wrong or missing audio.
+
+    Threads: one instance may be shared by threads; calls and parameter changes are serialised
+    by a lock.
+    """
+
+    is_effect = True
+    is_instrument = False
+
+    def __init__(self, style: Any = None, preset: str | Preset = "style 0.01", *,
+                 progress: Callable[[Progress], None] | None = None, **overrides: Any) -> None:
+        object.__setattr__(self, "_lock", threading.RLock())
+        object.__setattr__(self, "_overrides", {})
+        object.__setattr__(self, "_style", None)
+        object.__setattr__(self, "_style_audio", None)
+        object.__setattr__(self, "_stats", None)
+        object.__setattr__(self, "_last_layout", None)
+        object.__setattr__(self, "progress", progress)
+        self._set_preset(preset, dict(overrides))
+        self.style = style
+
+    # --- parameters --------------------------------------------------------------------------
+
+    def _set_preset(self, preset: str | Preset, overrides: dict[str, Any]) -> None:
+        if isinstance(preset, Preset):
+            loaded = preset.with_overrides(**overrides) if overrides else preset
+        elif isinstance(preset, (str, os.PathLike)):
+            loaded = load_preset(preset, **overrides)
+        else:
+            raise TypeError(f"preset must be a preset name or a Preset, not "
+                            f"{type(preset).__name__}")
+        object.__setattr__(self, "_base", preset)
+        object.__setattr__(self, "_preset", loaded)
+        object.__setattr__(self, "_overrides", overrides)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: engine and output parameters
+        if name in PARAMETERS:
+            preset = self.__dict__["_preset"]
+            return getattr(preset, name) if name in OUTPUT_KEYS else getattr(preset.settings,
+                                                                             name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in PARAMETERS:
+            with self._lock:
+                preset = self._preset.with_overrides(**{name: value})  # validates
+                object.__setattr__(self, "_preset", preset)
+                self._overrides[name] = getattr(preset, name) if name in OUTPUT_KEYS \
+                    else getattr(preset.settings, name)
+            return
+        if name.startswith("_") or isinstance(getattr(type(self), name, None), property) \
+                or name == "progress":
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError(f"NeuralStyle has no parameter {name!r}; parameters: "
+                             f"{', '.join(PARAMETERS)}, style, preset, progress")
+
+    @property
+    def preset(self) -> str | Preset:
+        """The preset given (name or object). Setting it reloads the preset and re-applies
+        the parameters set so far (constructor overrides and attribute assignments)."""
+        return self._base
+
+    @preset.setter
+    def preset(self, preset: str | Preset) -> None:
+        with self._lock:
+            self._set_preset(preset, dict(self._overrides))
+
+    @property
+    def settings(self) -> Settings:
+        """The engine settings in effect (read-only; set parameters as attributes)."""
+        return self._preset.settings
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """Every parameter and its value."""
+        p = self._preset
+        return {**p.settings.as_dict(), "mix": p.mix, "match_loudness": p.match_loudness}
+
+    @property
+    def style(self) -> Any:
+        """The style as given: a path, an ``(array, sample_rate)`` tuple, or None."""
+        return self._style
+
+    @style.setter
+    def style(self, style: Any) -> None:
+        if style is None:
+            audio = None
+        elif isinstance(style, (str, os.PathLike)):
+            decoded, sr = A.read_audio(style)
+            if decoded.shape[-1] == 0:
+                raise A.AudioFileError(f"{os.fspath(style)}: the style file has no samples")
+            audio = (A.to_mono(decoded), sr)
+        elif isinstance(style, tuple):
+            audio = _style_array(style)
+        else:
+            raise TypeError(f"style must be a path or an (array, sample_rate) tuple, not "
+                            f"{type(style).__name__}")
+        with self._lock:
+            object.__setattr__(self, "_style", style)
+            object.__setattr__(self, "_style_audio", audio)
+            object.__setattr__(self, "_stats", None)
+
+    def __repr__(self) -> str:
+        style = self._style
+        if isinstance(style, tuple):
+            style = f"<array {np.shape(style[0])} at {style[1]:g} Hz>"
+        elif style is not None:
+            style = repr(os.fspath(style))
+        preset = self._base.name if isinstance(self._base, Preset) else self._base
+        params = " ".join(f"{k}={v!r}" for k, v in self.parameters.items())
+        return (f"<neuralfx.NeuralStyle style={style} preset={preset!r} {params} "
+                f"at {id(self):#x}>")
+
+    def reset(self) -> None:
+        """Forget the last detected channel layout (pedalboard's ``reset``). There is no other
+        state between calls: every call processes a whole signal."""
+        with self._lock:
+            object.__setattr__(self, "_last_layout", None)
+
+    # --- processing --------------------------------------------------------------------------
+
+    def process(self, input_array: np.ndarray, sample_rate: float, buffer_size: int = 8192,
+                reset: bool = True) -> np.ndarray:
+        """Process a whole signal; see the class docstring for layouts, level and errors.
+
+        ``buffer_size`` is accepted for pedalboard compatibility and ignored (the engine
+        chooses its own chunking); ``reset=False`` raises :class:`StreamingError`.
+        """
+        with self._lock:
+            x, layout = to_channels_first(input_array, self._last_layout)
+            if layout != "1d":
+                object.__setattr__(self, "_last_layout", layout)
+            out = self.process_channels_first(x, sample_rate, buffer_size, reset)
+            return from_channels_first(out, layout)
+
+    __call__ = process
+
+    def process_channels_first(self, x: np.ndarray, sample_rate: float,
+                               buffer_size: int = 8192, reset: bool = True) -> np.ndarray:
+        """:meth:`process` for a validated ``(channels, samples)`` float32 array (chains call
+        this; it skips layout detection, which is ambiguous for very short signals)."""
+        sample_rate = check_sample_rate(sample_rate)
+        check_buffer_size(buffer_size)
+        if not reset:
+            raise StreamingError(
+                "NeuralStyle is an offline effect and cannot process audio block by block "
+                "(reset=False): pass the whole signal in one call, e.g. "
+                "`fx(audio, sr)` with audio = neuralfx.audio.read_audio(path)[0], or use the "
+                "`neuralfx` command line, which handles long files in chunks internally")
+        with self._lock:
+            preset = self._preset
+            settings = preset.settings
+            n = x.shape[-1]
+            if n == 0 or not np.any(x):
+                return np.zeros_like(x, dtype=np.float32)
+            if preset.mix == 0:
+                return x.astype(np.float32, copy=True)
+            wet = self._wet(x, sample_rate, settings)
+            return self._level(x, wet, sample_rate, preset)
+
+    def _wet(self, x: np.ndarray, sample_rate: float, settings: Settings) -> np.ndarray:
+        """The effect alone: ``(channels, samples)`` at the input rate, unlevelled."""
+        an_sr = settings.sample_rate
+        texture = settings.content_weight == 0
+        x_an = A.resample(x, sample_rate, an_sr)
+        n_an = x_an.shape[-1]
+        if texture and self._style_audio is None:
+            stats = self._input_statistics(x_an, settings)
+        else:
+            stats = self._style_statistics(settings)
+        if n_an == 0:
+            wet_an = np.zeros((x.shape[0], 0), np.float32)
+        elif texture:
+            # one statistics set, one texture: every channel gets it (see class docstring)
+            mono = render(None, stats, settings, n_samples=n_an, channels=1,
+                          progress=self.progress).numpy()
+            wet_an = np.repeat(mono, x.shape[0], axis=0)
+        else:
+            unique, index = unique_channels(x_an)
+            rendered = render(torch.from_numpy(x_an[unique]), stats, settings,
+                              progress=self.progress).numpy()
+            wet_an = rendered[index]
+        if not np.all(np.isfinite(wet_an)):
+            raise RuntimeError("the engine produced NaN or infinite samples (the optimisation "
+                               "diverged); try the defaults for learning_rate / optimizer")
+        return A.resample(wet_an, an_sr, sample_rate, length=x.shape[-1])
+
+    def _statistics_key(self, settings: Settings) -> tuple:
+        return tuple(getattr(settings, k) for k in STATISTICS_KEYS)
+
+    def _style_statistics(self, settings: Settings) -> StyleStatistics:
+        if self._style_audio is None:
+            raise ValueError(
+                "style transfer needs a style: pass NeuralStyle(style='file.wav' or "
+                "(array, sample_rate)), or use preset='texture' (content_weight = 0) to make "
+                "a texture of the input itself")
+        key = self._statistics_key(settings)
+        if self._stats is not None and self._stats[0] == key:
+            return self._stats[1]
+        mono, sr = self._style_audio
+        audio = torch.from_numpy(A.resample(mono, sr, settings.sample_rate))
+        try:
+            stats = self._compute_statistics(audio, settings)
+        except ValueError as e:
+            raise ValueError(f"style {self._describe_style()}: {e}") from None
+        object.__setattr__(self, "_stats", (key, stats))
+        return stats
+
+    def _input_statistics(self, x_an: np.ndarray, settings: Settings) -> StyleStatistics:
+        try:
+            return self._compute_statistics(torch.from_numpy(A.to_mono(x_an)), settings)
+        except ValueError as e:
+            raise ValueError(f"texture mode without a style uses the input as the style, and "
+                             f"the input is too short: {e}") from None
+
+    @staticmethod
+    def _compute_statistics(audio: torch.Tensor, settings: Settings) -> StyleStatistics:
+        device = resolve_device(settings.device)
+        return style_statistics(audio, settings, device,
+                                compute_dtype(settings.precision, device))
+
+    def _describe_style(self) -> str:
+        if isinstance(self._style, tuple):
+            return "array"
+        return repr(os.fspath(self._style))
+
+    @staticmethod
+    def _level(dry: np.ndarray, wet: np.ndarray, sample_rate: float,
+               preset: Preset) -> np.ndarray:
+        """Loudness match, dry/wet mix and full-scale safety."""
+        if preset.match_loudness:
+            wet = wet * np.float32(A.loudness_match_gain(wet, dry, sample_rate))
+        out = wet if preset.mix == 1 else (1 - preset.mix) * dry + preset.mix * wet
+        if preset.match_loudness and preset.mix != 1:
+            out = out * np.float32(A.loudness_match_gain(out, dry, sample_rate))
+        ceiling = max(1.0, float(np.max(np.abs(dry))))
+        out = A.limit_peaks(out.astype(np.float32), sample_rate, ceiling)
+        return out.astype(np.float32, copy=False)
