@@ -114,8 +114,11 @@ def render(content: torch.Tensor | None, style: StyleStatistics, settings: Setti
         x0 = torch.stack([chunk_noise(settings, i, plan.length) for i, _ in batch]).to(device)
         if settings.init == "content":
             x0 = x0 + content_spec
+        autos = (None if style.autocorrelations is None
+                 else [a.to(device) for a in style.autocorrelations])
         objective = Objective(network, grams, content_spec, settings.content_weight,
-                              settings.style_weight, dtype)
+                              settings.style_weight, dtype, autos,
+                              settings.autocorrelation_weight)
 
         def report(iteration: int, _loss: torch.Tensor, done: int = b0) -> None:
             if progress is not None:

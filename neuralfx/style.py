@@ -21,20 +21,28 @@ from .network import GramAccumulator, RandomNetwork, random_network
 from .settings import Settings
 from .spectral import frame_slice_spectrogram, n_frames
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: entries carry the per-lag feature autocorrelations
+# Longest lag of the rhythm (autocorrelation) statistics: a few seconds holds a bar of music at
+# most tempos, so the loss can keep beats and bars, which the 0.25 s classic network cannot see.
+AUTOCORRELATION_SECONDS = 3.0
 STATISTICS_KEYS = ("sample_rate", "n_fft", "hop_length", "n_filters", "kernel_sizes", "seed")
 
 
 @dataclass
 class StyleStatistics:
     """Per kernel width, the Gram matrix ``(N, N)`` of the style's features, normalised by the
-    style's frame count; and that frame count."""
+    style's frame count; and that frame count. ``autocorrelations``, when present: per width
+    ``(N, L)``, ``A[k, tau]`` = mean over the style's frame pairs ``tau`` apart of
+    ``F_k(t) F_k(t + tau)`` (the rhythm statistics of the autocorrelation loss)."""
 
     grams: list[torch.Tensor]
     frames: int
+    autocorrelations: list[torch.Tensor] | None = None
 
-    def to(self, device: torch.device) -> "StyleStatistics":
-        return StyleStatistics([g.to(device) for g in self.grams], self.frames)
+    def to(self, device: torch.device) -> StyleStatistics:
+        auto = (None if self.autocorrelations is None
+                else [a.to(device) for a in self.autocorrelations])
+        return StyleStatistics([g.to(device) for g in self.grams], self.frames, auto)
 
 
 def network_for(settings: Settings) -> RandomNetwork:
@@ -42,13 +50,20 @@ def network_for(settings: Settings) -> RandomNetwork:
                           settings.seed)
 
 
+def autocorrelation_lags(settings: Settings) -> int:
+    """Number of lags (0 included) of the rhythm statistics: up to AUTOCORRELATION_SECONDS."""
+    return round(AUTOCORRELATION_SECONDS * settings.sample_rate / settings.hop_length) + 1
+
+
 def compute_style_statistics(audio: torch.Tensor, settings: Settings,
                              device: torch.device | str = "cpu", dtype=torch.float32,
                              piece_frames: int = 1024) -> StyleStatistics:
-    """Gram statistics of a mono style signal ``(samples,)`` at the analysis rate.
+    """Gram and autocorrelation statistics of a mono style signal ``(samples,)`` at the analysis
+    rate.
 
     The signal is analysed ``piece_frames`` at a time (the pieces overlap by the receptive
-    field so every valid feature frame is counted once): memory is bounded by the piece.
+    field so every valid feature frame is counted once, and each piece looks ahead by the
+    longest lag so every frame pair is counted once): memory is bounded by the piece.
     """
     audio = audio.reshape(-1)
     total = n_frames(audio.shape[-1], settings.hop_length)
@@ -61,19 +76,51 @@ def compute_style_statistics(audio: torch.Tensor, settings: Settings,
     network = network_for(settings)
     acc = GramAccumulator()
     span = settings.receptive_field - 1
+    # lags per width: at most half that width's feature frames, as the loss uses on a chunk
+    lags = [max(1, min(autocorrelation_lags(settings), (total - k + 1) // 2))
+            for k in settings.kernel_sizes]
+    auto = AutocorrelationAccumulator(lags)
     with torch.no_grad():
         for start in range(0, total - span, piece_frames):
-            stop = min(start + piece_frames + span, total)
+            last = start + piece_frames >= total - span
+            stop = total if last else min(start + piece_frames + span + max(lags), total)
             spec = frame_slice_spectrogram(audio.to(device), start, stop, settings.n_fft,
                                            settings.hop_length)
-            feats = network.features(spec[None], dtype)
+            full = network.features(spec[None], dtype)
             # wider kernels see frames the widest does not: keep each width's valid frames of
             # this piece only (frames whose window starts in [start, start + piece_frames))
             limit = min(piece_frames, total - span - start)
-            feats = [f[..., :limit + (settings.receptive_field - k)] if stop == total
-                     else f[..., :limit] for f, k in zip(feats, settings.kernel_sizes)]
+            feats = [f[..., :limit + (settings.receptive_field - k)] if last
+                     else f[..., :limit] for f, k in zip(full, settings.kernel_sizes)]
             acc.add(feats)
-    return StyleStatistics(acc.grams(), total)
+            auto.add(feats, full)
+    return StyleStatistics(acc.grams(), total, auto.autocorrelations())
+
+
+class AutocorrelationAccumulator:
+    """Sums ``F(t) F(t + tau)`` and pair counts over pieces: per width, the frames a piece owns
+    are correlated with the piece's frames plus a look-ahead of the longest lag."""
+
+    def __init__(self, lags: list[int]) -> None:
+        self.lags = lags
+        self.sums: list[torch.Tensor | None] = [None] * len(lags)
+        self.pairs = [torch.zeros(n, dtype=torch.float64) for n in lags]
+
+    def add(self, owned: list[torch.Tensor], full: list[torch.Tensor]) -> None:
+        """``owned[i] (1, N, n)`` are the first ``n`` frames of ``full[i] (1, N, m)``."""
+        for i, (own, f) in enumerate(zip(owned, full)):
+            n, m, lags = own.shape[-1], f.shape[-1], self.lags[i]
+            size = 1 << (m + lags - 1).bit_length()  # >= m + lags - 1: no wrap-around
+            a = torch.fft.rfft(own[0].float(), n=size)
+            b = torch.fft.rfft(f[0].float(), n=size)
+            # sum_t own(t) f(t + tau): t < n, t + tau < m (beyond is zero padding)
+            s = torch.fft.irfft(a.conj() * b, n=size)[:, :lags].double()
+            self.sums[i] = s if self.sums[i] is None else self.sums[i] + s
+            tau = torch.arange(lags, dtype=torch.float64)
+            self.pairs[i] += (torch.clamp(m - tau, max=n)).clamp_min(0)
+
+    def autocorrelations(self) -> list[torch.Tensor]:
+        return [(s / p.clamp_min(1).to(s.device)).float() for s, p in zip(self.sums, self.pairs)]
 
 
 def cache_dir() -> Path | None:
@@ -102,13 +149,16 @@ def style_statistics(audio: torch.Tensor, settings: Settings,
     if path is not None and path.exists():
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
-            return StyleStatistics(list(data["grams"]), int(data["frames"])).to(device)
+            return StyleStatistics(list(data["grams"]), int(data["frames"]),
+                                   list(data["autocorrelations"])).to(device)
         except Exception:  # a damaged entry is recomputed, never trusted
             path.unlink(missing_ok=True)
     stats = compute_style_statistics(audio, settings, device, dtype)
     if path is not None:
         try:
-            _atomic_save({"grams": [g.cpu() for g in stats.grams], "frames": stats.frames}, path)
+            _atomic_save({"grams": [g.cpu() for g in stats.grams], "frames": stats.frames,
+                          "autocorrelations": [a.cpu() for a in stats.autocorrelations]},
+                         path)
         except OSError:
             pass  # a read-only or full cache folder must not fail the render
     return stats

@@ -7,8 +7,8 @@ and line search), so batching changes speed, never the result a chunk converges 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -45,6 +45,52 @@ def style_loss(features: torch.Tensor, target_gram: torch.Tensor,
     return loss.float().clamp_min(0.0), grad
 
 
+def _fft_size(n: int) -> int:
+    """A fast FFT length >= n (a power of two: ample for these sizes)."""
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def lag_autocorrelation(features: torch.Tensor, lags: int) -> torch.Tensor:
+    """Per-lag mean ``A[k, tau] = sum_t F_k(t) F_k(t + tau) / (T - tau)`` for ``tau < lags``.
+
+    ``features (batch, N, T) -> (batch, N, lags)``; ``lags <= T``. Dividing each lag by its
+    number of frame pairs makes it comparable across lengths (lag 0 is the Gram diagonal).
+    Computed with one real FFT of size ``>= T + lags`` (no circular wrap-around)."""
+    t = features.shape[-1]
+    n = _fft_size(t + lags)
+    spec = torch.fft.rfft(features.float(), n=n)
+    raw = torch.fft.irfft(spec.real.pow(2) + spec.imag.pow(2), n=n)[..., :lags]
+    pairs = torch.arange(t, t - lags, -1, device=features.device, dtype=raw.dtype)
+    return raw / pairs
+
+
+def autocorrelation_loss(features: torch.Tensor, target: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rhythm loss of Antognini, Hoffman & Weiss (2019): ``sum_{k,tau} (A_x - A_style)^2`` per
+    chunk over the lags ``tau`` of :func:`lag_autocorrelation`, and its gradient.
+
+    ``features (batch, N, T)``, ``target (N, L)`` (the style's per-lag means). The lags used are
+    ``min(L, T // 2)`` so every lag has at least half the chunk's frames behind it.
+
+    Gradient: with ``D[tau] = 2 (A_x - A_style)[tau] / (T - tau)``,
+    ``dL/dF(s) = sum_tau D[tau] (F(s + tau) + F(s - tau))``: a correlation and a convolution
+    of ``F`` with ``D``, both done with the same FFT.
+    """
+    t = features.shape[-1]
+    lags = max(1, min(target.shape[-1], t // 2))
+    n = _fft_size(t + lags)
+    f = features if features.dtype == torch.float64 else features.float()  # fp64: for checks
+    spec = torch.fft.rfft(f, n=n)
+    raw = torch.fft.irfft(spec.real.pow(2) + spec.imag.pow(2), n=n)[..., :lags]
+    pairs = torch.arange(t, t - lags, -1, device=f.device, dtype=raw.dtype)
+    diff = raw / pairs - target[..., :lags].to(raw)
+    loss = diff.double().pow(2).sum((1, 2)).to(f.dtype)
+    d_spec = torch.fft.rfft(2 * diff / pairs, n=n)
+    # F(s + tau): correlation (conjugate); F(s - tau): convolution
+    grad = torch.fft.irfft(spec * (d_spec.conj() + d_spec), n=n)[..., :t]
+    return loss, grad
+
+
 def content_loss(features: torch.Tensor, target: torch.Tensor,
                  weight: float) -> tuple[torch.Tensor, torch.Tensor]:
     """``weight * sum((F - F_content)^2)`` per chunk, and its gradient."""
@@ -54,8 +100,9 @@ def content_loss(features: torch.Tensor, target: torch.Tensor,
 
 @dataclass
 class Objective:
-    """The classic loss of a batch of chunks: style Gram loss (times ``style_weight``) plus
-    ``content_weight`` times the content feature loss, summed over the network's widths.
+    """The loss of a batch of chunks: style Gram loss (times ``style_weight``) plus
+    ``content_weight`` times the content feature loss, plus ``autocorrelation_weight`` times
+    the rhythm loss (off at 0: then nothing of it runs), summed over the network's widths.
 
     ``content`` is ``(batch, bins, frames)`` log-magnitude or None (texture synthesis).
     ``__call__(x, index)`` returns ``(loss (b,), grad (b, bins, frames))`` for the chunks
@@ -68,8 +115,14 @@ class Objective:
     content_weight: float
     style_weight: float = 1.0
     dtype: torch.dtype = torch.float32
+    # rhythm loss: per width the style's per-lag autocorrelation (N, L), and its weight
+    style_autocorrelations: list[torch.Tensor] | None = None
+    autocorrelation_weight: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.autocorrelation_weight > 0 and self.style_autocorrelations is None:
+            raise ValueError("autocorrelation_weight > 0 needs style statistics with "
+                             "autocorrelations (recompute them with this version)")
         self.content_features = None
         if self.content is not None and self.content_weight > 0:
             with torch.no_grad():
@@ -93,6 +146,10 @@ class Objective:
                 closs, cgrad = content_loss(fd, target, self.content_weight)
                 total += closs
                 grad = grad + cgrad
+            if self.autocorrelation_weight > 0:
+                aloss, agrad = autocorrelation_loss(fd, self.style_autocorrelations[i])
+                total += self.autocorrelation_weight * aloss
+                grad = grad + self.autocorrelation_weight * agrad
             grads.append(grad)
         torch.autograd.backward(features, grads)
         return total.detach(), x.grad.detach()
