@@ -200,6 +200,31 @@ def loudness_match_gain(audio: np.ndarray, reference: np.ndarray, sample_rate: f
     return 10 ** ((ref - out) / 20)
 
 
+def match_loudness(audio: np.ndarray, reference: np.ndarray, sample_rate: float,
+                   ceiling: float | None = None, tolerance: float = 0.05,
+                   max_rounds: int = 4) -> np.ndarray:
+    """``audio`` gained to the loudness of ``reference`` (both ``(channels, samples)``).
+
+    BS.1770 gating is not scale-invariant near its -70 LUFS absolute gate, so the gain is
+    re-measured and refined for up to ``max_rounds`` rounds until within ``tolerance`` LU.
+    With ``ceiling``, each round also runs :func:`limit_peaks`, and the next round makes up
+    the loudness the limiter took, so the result is both matched and within the ceiling
+    (unless the ceiling makes the target unreachable: then as close as the limiter allows).
+    """
+    out = np.asarray(audio, dtype=np.float32)
+    for _ in range(max_rounds):
+        gain = loudness_match_gain(out, reference, sample_rate)
+        if gain == 0.0:
+            return np.zeros_like(out)
+        if abs(20 * math.log10(gain)) <= tolerance and (
+                ceiling is None or np.max(np.abs(out)) <= ceiling):
+            break
+        out = (out * np.float32(gain)).astype(np.float32)
+        if ceiling is not None:
+            out = limit_peaks(out, sample_rate, ceiling)
+    return out
+
+
 def limit_peaks(audio: np.ndarray, sample_rate: float, ceiling: float = 1.0,
                 window_seconds: float = 0.005) -> np.ndarray:
     """Keep every sample of ``(channels, samples)`` within ``+-ceiling``.

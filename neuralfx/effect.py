@@ -147,7 +147,8 @@ class NeuralStyle:
       :class:`neuralfx.audio.AudioFileError` naming it. The style's Gram statistics are
       computed on first use at the analysis rate, cached on disk (``neuralfx.style``) and kept
       on the instance while the style and the statistics' parameters stay the same.
-    - ``preset``: a preset name or a :class:`neuralfx.presets.Preset`; ``overrides`` are any
+    - ``preset``: a preset name or a :class:`neuralfx.presets.Preset` (when ``style`` is None
+      and the preset names a style file, that file is the style); ``overrides`` are any
       engine parameter (``iterations``, ``content_weight``, ``seed``, ``device``, ...) or
       ``mix`` / ``match_loudness``. Every parameter is also an attribute, readable and settable
       (``fx.iterations = 50``), validated on assignment.
@@ -203,6 +204,8 @@ class NeuralStyle:
         object.__setattr__(self, "_last_layout", None)
         object.__setattr__(self, "progress", progress)
         self._set_preset(preset, dict(overrides))
+        if style is None:
+            style = self._preset_style()
         self.style = style
 
     # --- parameters --------------------------------------------------------------------------
@@ -241,6 +244,11 @@ class NeuralStyle:
             return
         raise AttributeError(f"NeuralStyle has no parameter {name!r}; parameters: "
                              f"{', '.join(PARAMETERS)}, style, preset, progress")
+
+    def _preset_style(self) -> Any:
+        """The style file a preset was made with (presets from files may name one), or None."""
+        style_path = getattr(self._preset, "style_path", None)
+        return style_path() if callable(style_path) else None
 
     @property
     def preset(self) -> str | Preset:
@@ -416,11 +424,11 @@ class NeuralStyle:
     def _level(dry: np.ndarray, wet: np.ndarray, sample_rate: float,
                preset: Preset) -> np.ndarray:
         """Loudness match, dry/wet mix and full-scale safety."""
-        if preset.match_loudness:
-            wet = wet * np.float32(A.loudness_match_gain(wet, dry, sample_rate))
-        out = wet if preset.mix == 1 else (1 - preset.mix) * dry + preset.mix * wet
-        if preset.match_loudness and preset.mix != 1:
-            out = out * np.float32(A.loudness_match_gain(out, dry, sample_rate))
         ceiling = max(1.0, float(np.max(np.abs(dry))))
+        if preset.match_loudness:
+            wet = A.match_loudness(wet, dry, sample_rate)
+        out = wet if preset.mix == 1 else (1 - preset.mix) * dry + preset.mix * wet
+        if preset.match_loudness:
+            out = A.match_loudness(out, dry, sample_rate, ceiling=ceiling)
         out = A.limit_peaks(out.astype(np.float32), sample_rate, ceiling)
         return out.astype(np.float32, copy=False)

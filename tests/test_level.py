@@ -1,0 +1,75 @@
+"""neuralfx.audio level helpers: loudness (BS.1770 and its short-signal fallback), matching,
+peak limiting."""
+
+import math
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from neuralfx import audio as A
+
+
+def noise(seconds, sr=44100, channels=2, level=0.1, seed=0):
+    rng = np.random.default_rng(seed)
+    return (level * rng.standard_normal((channels, int(sr * seconds)))).astype(np.float32)
+
+
+def test_loudness_is_bs1770_for_long_signals():
+    x = noise(1.0)
+    assert A.loudness(x, 44100) == pytest.approx(
+        pyloudnorm.Meter(44100).integrated_loudness(x.T.astype(np.float64)))
+
+
+def test_loudness_short_signal_fallback_is_rms():
+    x = noise(0.1, channels=1)
+    expected = -0.691 + 10 * math.log10(np.mean(x.astype(np.float64) ** 2))
+    assert A.loudness(x, 44100) == pytest.approx(expected)
+    assert A.loudness(np.zeros((2, 100), np.float32), 44100) == -math.inf
+
+
+@pytest.mark.parametrize("seconds", [0.05, 0.3, 1.0])
+@pytest.mark.parametrize("level", [1e-5, 0.01, 0.3])
+def test_match_loudness_within_a_tenth_of_a_lu(seconds, level):
+    ref = noise(seconds, seed=1)
+    x = noise(seconds, level=level, seed=2)
+    y = A.match_loudness(x, ref, 44100)
+    assert abs(A.loudness(y, 44100) - A.loudness(ref, 44100)) < 0.1
+
+
+def test_match_loudness_to_silence_is_silence():
+    y = A.match_loudness(noise(0.5), np.zeros((2, 22050), np.float32), 44100)
+    assert not np.any(y)
+
+
+def test_match_loudness_with_ceiling_keeps_peaks_and_loudness():
+    ref = noise(1.0, level=0.2)
+    spiky = noise(1.0, level=0.02, seed=3)
+    spiky[:, ::4410] = 0.9  # sparse peaks that a plain gain would push far above full scale
+    y = A.match_loudness(spiky, ref, 44100, ceiling=1.0)
+    assert np.max(np.abs(y)) <= 1.0
+    assert abs(A.loudness(y, 44100) - A.loudness(ref, 44100)) < 1.0
+
+
+def test_limit_peaks_bounds_and_leaves_quiet_audio_alone():
+    x = noise(0.5, level=0.6)
+    y = A.limit_peaks(x, 44100, 1.0)
+    assert np.max(np.abs(y)) <= 1.0 and np.all(np.isfinite(y))
+    # samples far from any peak are untouched by the look-ahead window
+    quiet = noise(0.5, level=0.1)
+    assert A.limit_peaks(quiet, 44100) is quiet or np.array_equal(A.limit_peaks(quiet, 44100),
+                                                                  quiet)
+    z = np.zeros((1, 44100), np.float32)
+    z[0, 22050] = 4.0
+    z[0, :100] = 0.5
+    y = A.limit_peaks(z, 44100)
+    assert y[0, 22050] == pytest.approx(1.0, abs=1e-6)
+    assert np.array_equal(y[0, :100], z[0, :100])
+
+
+def test_limit_peaks_is_linked_across_channels():
+    x = noise(0.2, level=0.05)
+    x[0, 1000] = 3.0
+    y = A.limit_peaks(x, 44100)
+    ratio = y[:, 990:1010] / x[:, 990:1010]
+    assert np.allclose(ratio[0], ratio[1], atol=1e-5)
