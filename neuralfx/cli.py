@@ -132,6 +132,16 @@ def _load_preset(name: str, overrides: dict[str, Any]):
         raise _usage(_message(e), param) from None
 
 
+def _check_device(preset) -> None:
+    """A device the machine lacks is a usage error before any work, not a failure per file."""
+    from .device import resolve_device
+
+    try:
+        resolve_device(preset.settings.device)
+    except (RuntimeError, ValueError) as e:
+        raise _usage(_message(e), "--device") from None
+
+
 def _message(e: BaseException) -> str:
     # KeyError's str() adds quotes around the message
     if isinstance(e, KeyError) and e.args:
@@ -139,27 +149,28 @@ def _message(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
-def _plugins(specs: list[str] | None, option: str) -> list:
-    from .plugins import parse_plugin_spec, plugin_from_dict
+def _plugin_specs(specs: list[str] | None, option: str) -> list:
+    """``--pre``/``--post`` texts as validated plugin specs (parsed with ``ast``, never run)."""
+    from .plugins import parse_plugin_spec
 
-    plugins = []
+    out = []
     for spec in specs or []:
         try:
-            plugin = parse_plugin_spec(spec)
-            if isinstance(plugin, dict):
-                plugin = plugin_from_dict(plugin)
+            out.append(parse_plugin_spec(spec))
         except (ValueError, TypeError, KeyError, SyntaxError) as e:
             raise _usage(f"{spec!r}: {_message(e)}. {PLUGIN_SYNTAX}", option) from None
-        plugins.append(plugin)
-    return plugins
+    return out
+
+
+def _plugins(specs: list[str] | None, option: str) -> list:
+    from .plugins import plugin_from_dict
+
+    return [plugin_from_dict(s) for s in _plugin_specs(specs, option)]
 
 
 def _preset_chain(preset) -> tuple[list, list]:
     """The preset's own plugins before and after the neural effect."""
-    from .plugins import plugin_from_dict
-
-    return ([plugin_from_dict(d) for d in getattr(preset, "pre", ())],
-            [plugin_from_dict(d) for d in getattr(preset, "post", ())])
+    return preset.pre_plugins(), preset.post_plugins()
 
 
 def _slug(text: str) -> str:
@@ -259,28 +270,30 @@ def discover(inputs: list[Path], recursive: bool, exclude: Path | None = None
              ) -> list[tuple[Path, Path]]:
     """Input files as ``(file, sub-folder of the output)``: files given directly go to the top
     of the output folder; files found in a folder keep their place relative to that folder.
-    Paths that do not exist are kept (they fail on their own, the batch goes on). Files inside
-    ``exclude`` (the output folder) are never inputs, so a rerun does not process its own
-    outputs."""
+    Paths that do not exist are kept (they fail on their own, the batch goes on). A scanned
+    folder's files inside ``exclude`` (the output folder, when it lies within the scanned
+    folder) are not inputs, so a rerun does not process its own outputs."""
     found: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
     exclude = exclude.resolve() if exclude is not None else None
 
     def add(path: Path, sub: Path) -> None:
         key = path.resolve()
-        if key in seen:
-            return
-        if exclude is not None and exclude in key.parents:
-            return
-        seen.add(key)
-        found.append((path, sub))
+        if key not in seen:
+            seen.add(key)
+            found.append((path, sub))
 
     for item in inputs:
         if item.is_dir():
+            top = item.resolve()
+            skip = exclude if exclude is not None and top in exclude.parents else None
             walker = item.rglob("*") if recursive else item.glob("*")
             for path in sorted(walker):
-                if path.is_file() and _is_audio(path):
-                    add(path, path.parent.relative_to(item))
+                if not (path.is_file() and _is_audio(path)):
+                    continue
+                if skip is not None and skip in path.resolve().parents:
+                    continue
+                add(path, path.parent.relative_to(item))
         else:
             add(item, Path())
     return found
@@ -598,6 +611,7 @@ def process(
     if style is not None and not style.is_file():
         raise _usage(f"{style}: no such file", "--style")
     preset_obj = _load_preset(preset, _overrides(sets, seed, device))
+    _check_device(preset_obj)
     pre_cli, post_cli = _plugins(pre, "--pre"), _plugins(post, "--post")
     pre_preset, post_preset = _preset_chain(preset_obj)
     style = style if style is not None else _preset_style(preset_obj)
@@ -611,7 +625,7 @@ def process(
         except ValueError as e:
             raise _usage(str(e), "--bit-depth") from None
 
-    found = discover(inputs, recursive, exclude=output_dir if output_dir.exists() else None)
+    found = discover(inputs, recursive, exclude=output_dir)
     if not found:
         raise _usage("no audio files found in " + ", ".join(map(str, inputs))
                      + ("" if recursive else " (use --recursive for sub-folders)"), "INPUT...")
@@ -652,15 +666,12 @@ def process(
 
 
 def _preset_style(preset) -> Path | None:
-    """A style file the preset refers to, if any (imported bundles carry one)."""
-    ref = getattr(preset, "style", None)
-    if not ref:
-        return None
-    path = Path(ref)
-    if not path.is_file():
-        raise _usage(f"preset {preset.name!r} refers to the style {ref}, which does not exist; "
-                     "pass --style FILE", "--style")
-    return path
+    """The style file the preset refers to, if any (imported bundles carry one), checked
+    against the hash the preset records."""
+    try:
+        return preset.style_path(check=True)
+    except (KeyError, ValueError, OSError) as e:
+        raise _usage(f"{_message(e)}; pass --style FILE", "--style") from None
 
 
 def _effect(style: Path | None, preset, ui: Ui):
@@ -680,6 +691,24 @@ def _effect(style: Path | None, preset, ui: Ui):
 # texture
 
 
+def _texture_of(effect, style: Path, seconds: float, rate: float, channels: int):
+    """``(channels, round(seconds * rate))``: a texture of ``style`` by ``effect`` (texture
+    mode, content weight 0). The effect makes a texture with its input's duration, channel count
+    and loudness, so its input here is the style itself repeated to that length: the texture
+    gets the style's loudness."""
+    import numpy as np
+
+    from .audio import read_audio, resample, to_mono
+
+    audio, style_rate = read_audio(style)
+    mono = resample(to_mono(audio), style_rate, rate)
+    n = int(round(seconds * rate))
+    if n == 0 or mono.shape[-1] == 0:
+        return np.zeros((channels, n), np.float32)
+    placeholder = np.resize(mono, n)  # repeats the style as often as needed
+    return effect.process(np.repeat(placeholder[None], channels, axis=0), rate)
+
+
 @app.command(
     epilog="Examples:\n\n"
            "  neuralfx texture rain.wav --duration 60 -o rain_60s.wav\n\n"
@@ -695,7 +724,9 @@ def texture(
                                     "content)."),
     sets: list[str] | None = typer.Option(None, "--set", metavar="KEY=VALUE",
                                           help="Override a preset parameter (repeatable)."),
-    channels: int = typer.Option(1, "--channels", "-c", help="Output channels."),
+    channels: int = typer.Option(1, "--channels", "-c",
+                                 help="Output channels (all carry the same texture: a centred, "
+                                      "mono-compatible image)."),
     sample_rate: int | None = typer.Option(None, "--sample-rate",
                                            help="Output rate in Hz. Default: the style's."),
     bit_depth: int | None = typer.Option(None, "--bit-depth",
@@ -735,6 +766,7 @@ def texture(
     overrides = _overrides(sets, seed, device)
     overrides.setdefault("content_weight", 0.0)
     preset_obj = _load_preset(preset, overrides)
+    _check_device(preset_obj)
     if preset_obj.settings.init != "noise":
         preset_obj = preset_obj.with_overrides(init="noise")  # there is no content to start from
     ui = Ui(quiet)
@@ -751,7 +783,7 @@ def texture(
     try:
         with ui:
             ui.start_render(f"texture {output.name}")
-            audio = effect.texture(duration, rate, channels=channels)
+            audio = _texture_of(effect, style, duration, rate, channels)
             ui.end_render()
             _write(output, audio, rate, OutputOptions(None, bit_depth, None, quality),
                    _source_bit_depth(style))
@@ -790,21 +822,19 @@ def presets_list(as_json: bool = typer.Option(False, "--json", help="Print JSON 
         return
     table = Table("name", "source", "description")
     for e in entries:
-        table.add_row(escape(e["name"]), e["source"], escape(e["description"]))
+        source = e["source"] + (" (same name as a built-in: load it as 'user:NAME')"
+                                if e["shadows_builtin"] else "")
+        text = f"[red]unreadable: {escape(e['error'])}[/red]" if e["error"] else escape(
+            e["description"])
+        table.add_row(escape(e["name"]), source, text)
     Console(highlight=False).print(table)
 
 
-def _preset_entry(entry) -> dict[str, str]:
-    """One row of ``list_presets()``, whatever its shape (Preset, dict or tuple)."""
-    if isinstance(entry, dict):
-        return {"name": str(entry.get("name")), "source": str(entry.get("source", "")),
-                "description": str(entry.get("description", ""))}
-    if isinstance(entry, tuple):
-        name, source, *rest = entry
-        return {"name": str(name), "source": str(source),
-                "description": str(rest[0]) if rest else ""}
-    return {"name": entry.name, "source": str(getattr(entry, "source", "")),
-            "description": entry.description}
+def _preset_entry(info) -> dict[str, Any]:
+    """One row of ``list_presets()`` as plain data."""
+    return {"name": info.name, "source": info.kind, "description": info.description,
+            "path": str(info.path) if info.path else None, "shadows_builtin": info.shadows,
+            "error": info.error}
 
 
 @presets_app.command("show", epilog="Example: neuralfx presets show draft --set iterations=50")
@@ -835,16 +865,20 @@ def presets_save(
                                          help="Add a pedalboard effect before the neural one."),
     post: list[str] | None = typer.Option(None, "--post", metavar="EFFECT",
                                           help="Add a pedalboard effect after the neural one."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a user preset of that "
-                                                              "name."),
+    style: Path | None = typer.Option(None, "--style", "-s",
+                                      help="Style audio the preset is made for (kept by path "
+                                           "and checked by hash)."),
+    overwrite: bool = typer.Option(False, "--overwrite", "--force",
+                                   help="Replace a user preset of that name."),
 ) -> None:
-    """Save a user preset: a preset plus changes, optionally with an effect chain.
+    """Save a user preset: a preset plus changes, optionally with an effect chain and a style.
+
+    A user preset may take a built-in's name; load it then as "user:NAME".
 
     Example: neuralfx presets save dark --from "style 0.001" --set seed=3
     """
     import dataclasses
 
-    from .plugins import plugin_to_dict
     from .presets import save_user_preset
 
     preset = _load_preset(base, _overrides(sets))
@@ -852,16 +886,21 @@ def presets_save(
     if description is not None:
         changes["description"] = description
     if pre:
-        changes["pre"] = tuple(plugin_to_dict(p) for p in _plugins(pre, "--pre")) + tuple(
-            getattr(preset, "pre", ()))
+        changes["pre"] = tuple(_plugin_specs(pre, "--pre")) + preset.pre
     if post:
-        changes["post"] = tuple(getattr(preset, "post", ())) + tuple(
-            plugin_to_dict(p) for p in _plugins(post, "--post"))
-    preset = dataclasses.replace(preset, **changes)
+        changes["post"] = preset.post + tuple(_plugin_specs(post, "--post"))
+    if style is not None:
+        if not style.is_file():
+            raise _usage(f"{style}: no such file", "--style")
+        from .presets import file_sha256
+
+        changes["style"], changes["style_sha256"] = str(style.resolve()), file_sha256(style)
     try:
-        path = save_user_preset(preset, name, overwrite=overwrite)
+        preset = dataclasses.replace(preset, **changes)
+        path = save_user_preset(preset, overwrite=overwrite)
     except FileExistsError as e:
-        raise _usage(f"{_message(e)}; pass --overwrite to replace it", "NAME") from None
+        raise _usage(f"{_message(e).split('; pass')[0]}; pass --overwrite to replace it",
+                     "NAME") from None
     except ValueError as e:
         raise _usage(_message(e), "NAME") from None
     Console(stderr=True, highlight=False).print(f"saved user preset {name!r} to {path}")
@@ -1024,6 +1063,7 @@ def demo(
         raise typer.Exit(EXIT_FAILED) from None
     overrides = _overrides(sets, None, device)
     preset_obj = _load_preset(preset, overrides)
+    _check_device(preset_obj)
     if preset_obj.settings.content_weight == 0:
         preset_obj = preset_obj.with_overrides(content_weight=0.01)
     texture_preset = _load_preset(preset, dict(overrides, content_weight=0.0))
@@ -1042,7 +1082,8 @@ def demo(
             out = _effect(style_path, preset_obj, ui).process(audio, rate)
             _write(styled, out, rate, OutputOptions(None, 16, None, None), 16)
             ui.start_render("texture")
-            tex = _effect(style_path, texture_preset, ui).texture(audio.shape[-1] / rate, rate)
+            tex = _texture_of(_effect(style_path, texture_preset, ui), style_path,
+                              audio.shape[-1] / rate, rate, 1)
             _write(textured, tex, rate, OutputOptions(None, 16, None, None), 16)
             ui.end_render()
         for src in (content_path, style_path):
