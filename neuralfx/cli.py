@@ -16,7 +16,7 @@ import os
 import string
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +251,6 @@ class Job:
     duration: float | None = None
     sample_rate: int | None = None
     channels: int | None = None
-    extra: dict = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         d = {"input": str(self.source), "output": str(self.output), "status": self.status,
@@ -467,6 +466,11 @@ def _describe_error(e: BaseException) -> str:
         f"{type(e).__name__}: {text}")
 
 
+def _with_path(path: Path, error: str) -> str:
+    """``error`` led by the file's path, once."""
+    return error if str(path) in error else f"{path}: {error}"
+
+
 def run_batch(jobs: list[Job], board, ui: Ui, out: OutputOptions, policy: str) -> None:
     """Processes every pending job; a failure is recorded and the batch goes on."""
     todo = [j for j in jobs if j.status == "pending"]
@@ -495,7 +499,7 @@ def run_batch(jobs: list[Job], board, ui: Ui, out: OutputOptions, policy: str) -
             raise
         except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
             job.status, job.error = "failed", _describe_error(e)
-            ui.error(f"{escape(str(job.source))}: {escape(job.error)}")
+            ui.error(escape(_with_path(job.source, job.error)))
         finally:
             job.seconds = time.perf_counter() - t0
             ui.end_render()
@@ -510,16 +514,14 @@ def _report(jobs: list[Job], ui: Ui, as_json: bool, extra: dict[str, Any]) -> in
                        skipped=counts["skipped"], failed=counts["failed"],
                        interrupted=counts["interrupted"], files=[j.summary() for j in jobs])
         typer.echo(json.dumps(summary, indent=2, default=str))
-    for j in jobs:
-        if j.status == "failed" and j.error and not j.extra.get("reported"):
-            pass
     line = (f"{counts['ok']} processed, {counts['skipped']} skipped, {counts['failed']} failed"
             + (f", {counts['interrupted']} interrupted" if counts["interrupted"] else ""))
     failed = [j for j in jobs if j.status == "failed"]
     if failed:
         table = Table("failed input", "reason", show_lines=False, title=line)
         for j in failed:
-            table.add_row(escape(str(j.source)), escape(j.error or ""))
+            reason = (j.error or "").replace(f"{j.source}: ", "", 1)
+            table.add_row(escape(str(j.source)), escape(reason))
         # failures are listed even with --quiet: they need action
         Console(stderr=True, highlight=False).print(table)
     else:
@@ -643,7 +645,7 @@ def process(
     policy = "skip" if skip_existing else "overwrite" if overwrite else "error"
     for job in jobs:
         if job.status == "failed":
-            ui.error(f"{escape(str(job.source))}: {escape(job.error or '')}")
+            ui.error(escape(_with_path(job.source, job.error or "")))
     ui.print(f"neuralfx {__version__}: {len(jobs)} file(s), preset {escape(preset_obj.name)!r}"
              + (f", style {escape(str(style))}" if style is not None else "")
              + f" -> {escape(str(output_dir))}")
@@ -928,7 +930,8 @@ def presets_export(
     output: Path = typer.Option(..., "--output", "-o", help="Bundle file to write."),
     style: Path | None = typer.Option(None, "--style", "-s",
                                       help="Style audio to include (default: the preset's)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing bundle."),
+    overwrite: bool = typer.Option(False, "--overwrite", "--force",
+                                   help="Replace an existing bundle file."),
 ) -> None:
     """Export a preset, its effect chain and its style audio as one shareable bundle file.
 
@@ -949,11 +952,17 @@ def presets_export(
     Console(stderr=True, highlight=False).print(f"exported {preset.name!r} to {output}")
 
 
-@presets_app.command("import", epilog="Example: neuralfx presets import mine.zip")
+@presets_app.command("import", epilog="Example: neuralfx presets import mine.zip --name theirs")
 def presets_import(
     bundle: Path = typer.Argument(..., help="Bundle file made by 'neuralfx presets export'."),
+    name: str | None = typer.Option(None, "--name", help="Install under another name."),
+    overwrite: bool = typer.Option(False, "--overwrite", "--force",
+                                   help="Replace a different user preset of the same name."),
 ) -> None:
-    """Import a preset bundle into the user presets (checked: size, paths, checksums).
+    """Import a preset bundle into the user presets, with its style audio and chain.
+
+    The bundle is checked before anything is written: member names (no path traversal), sizes,
+    checksums and format version.
 
     Example: neuralfx presets import mine.zip
     """
@@ -962,13 +971,16 @@ def presets_import(
     if not bundle.is_file():
         raise _usage(f"{bundle}: no such file", "BUNDLE")
     try:
-        preset, style_path = import_bundle(bundle)
+        preset, style_path = import_bundle(bundle, name=name, overwrite=overwrite)
+    except FileExistsError as e:
+        raise _usage(f"{_message(e).split('; import with')[0]}; pass --overwrite or --name",
+                     "BUNDLE") from None
     except (ValueError, OSError, KeyError) as e:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(bundle))}: "
-                                   f"{escape(_message(e))}")
+        Console(stderr=True).print(f"[red]error:[/red] {escape(_with_path(bundle, _message(e)))}")
         raise typer.Exit(EXIT_FAILED) from None
     Console(stderr=True, highlight=False).print(
-        f"imported preset {preset.name!r}" + (f" with style {style_path}" if style_path else ""))
+        f"imported preset {preset.name!r}" + (f" with style {style_path}" if style_path else "")
+        + f"; use it with --preset {preset.name!r}")
 
 
 # ---------------------------------------------------------------------------------------------
