@@ -390,7 +390,17 @@ def dump_preset(preset: Preset, style_relative_to: str | Path | None = None) -> 
     result even if the defaults change). A style path inside ``style_relative_to`` is written
     relative to it."""
     header = f"# neuralfx preset (format {FORMAT_VERSION}), written by neuralfx {__version__}\n"
-    return header + tomli_w.dumps(_to_document(preset, style_relative_to))
+    text = tomli_w.dumps(_to_document(preset, style_relative_to))
+    # tomli_w puts every array item on its own line: keep short lists on one (kernel_sizes)
+    return header + _MULTILINE_ARRAY.sub(_one_line, text)
+
+
+_MULTILINE_ARRAY = re.compile(r"\[\n(?:[ ]+[^\n\[\]{}]*,\n)+\]")
+
+
+def _one_line(m: re.Match) -> str:
+    items = [line.strip().removesuffix(",") for line in m.group(0)[1:-1].strip().splitlines()]
+    return "[" + ", ".join(items) + "]"
 
 
 def loads_preset(text: str, where: str = "<preset>", base_dir: str | Path | None = None,
