@@ -824,8 +824,7 @@ def presets_list(as_json: bool = typer.Option(False, "--json", help="Print JSON 
         return
     table = Table("name", "source", "description")
     for e in entries:
-        source = e["source"] + (" (same name as a built-in: load it as 'user:NAME')"
-                                if e["shadows_builtin"] else "")
+        source = f"user (load as 'user:{e['name']}')" if e["shadows_builtin"] else e["source"]
         text = f"[red]unreadable: {escape(e['error'])}[/red]" if e["error"] else escape(
             e["description"])
         table.add_row(escape(e["name"]), source, text)

@@ -158,6 +158,28 @@ def test_post_effect_from_the_command_line_is_applied(tmp_path, style):
     np.testing.assert_allclose(b, a * 0.1, atol=1e-4)
 
 
+def test_chain_order_cli_and_preset_effects(tmp_path, style, monkeypatch):
+    import neuralfx.chain
+    from neuralfx.presets import load_preset
+
+    built = []
+
+    class Spy(neuralfx.chain.Pedalboard):
+        def __init__(self, plugins=None):
+            built.append([type(p).__name__ for p in plugins])
+            super().__init__(plugins)
+
+    monkeypatch.setattr(neuralfx.chain, "Pedalboard", Spy)
+    src = write(tmp_path / "a.wav", tone(0.5, 22050), 22050)
+    result = process([src], style, tmp_path / "out", "--preset", "mastered",
+                     "--pre", "Gain(gain_db=1)", "--post", "Gain(gain_db=-1)")
+    assert result.exit_code == 0, result.output
+    mastered = load_preset("mastered")
+    assert mastered.pre and mastered.post
+    assert built == [["Gain", *(p["plugin"] for p in mastered.pre), "NeuralStyle",
+                      *(p["plugin"] for p in mastered.post), "Gain"]]
+
+
 def test_style_statistics_are_computed_once_per_batch(tmp_path, style, monkeypatch):
     import neuralfx.style
 
@@ -441,6 +463,15 @@ def test_presets_save_delete_export_import(tmp_path, style):
     result = invoke("presets", "import", bundle)
     assert result.exit_code == 0, result.output
     assert "seed = 3" in invoke("presets", "show", "mine").stdout
+    assert invoke("presets", "import", bundle).exit_code == 0  # identical: fine
+    assert invoke("presets", "import", bundle, "--name", "theirs").exit_code == 0
+
+    # the imported preset carries its style: no --style needed
+    src = write(tmp_path / "a.wav", tone(0.5, 22050), 22050)
+    result = invoke("process", src, "--preset", "mine", "-o", tmp_path / "out", "-q",
+                    *TINY_SETS)
+    assert result.exit_code == 0, result.output
+    assert read(tmp_path / "out" / "a_mine.wav")[0].shape == (1, 11025)
 
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip")
