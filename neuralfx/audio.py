@@ -170,10 +170,38 @@ def _measure(audio: np.ndarray, sample_rate: float) -> tuple[float, bool]:
     if audio.shape[-1] >= MIN_LOUDNESS_SECONDS * sample_rate:
         meter = pyloudnorm.Meter(sample_rate)
         with np.errstate(divide="ignore"):
-            value = meter.integrated_loudness(audio.T)
+            value = (meter.integrated_loudness(audio.T) if audio.shape[0] <= 5
+                     else _gated_loudness(meter, audio, sample_rate))
         if math.isfinite(value):
             return float(value), True
     return rms_loudness(audio), False
+
+
+def _gated_loudness(meter: pyloudnorm.Meter, audio: np.ndarray, sample_rate: float) -> float:
+    """BS.1770 integrated loudness of more than five channels (pyloudnorm stops at five).
+
+    The same K-weighting filters and the same gating as pyloudnorm, every channel weighted 1.0
+    (the order of a many-channel array is unknown, so no surround weighting is applied).
+    """
+    weighted = audio.copy()
+    for stage in meter._filters.values():  # pyloudnorm's K-weighting stages
+        weighted = np.stack([stage.apply_filter(ch) for ch in weighted])
+    block = int(meter.block_size * sample_rate)
+    step = meter.block_size * (1 - meter.overlap) * sample_rate
+    count = int(round((audio.shape[-1] / sample_rate - meter.block_size)
+                      / (meter.block_size * (1 - meter.overlap)))) + 1
+    power = weighted**2
+    z = np.stack([power[:, int(j * step):int(j * step) + block].sum(-1) / block
+                  for j in range(count)], axis=-1)  # (channels, blocks)
+    block_power = z.sum(0)
+    with np.errstate(divide="ignore"):
+        lk = -0.691 + 10 * np.log10(block_power)
+    gated = lk >= -70.0
+    if not gated.any():
+        return -math.inf
+    relative = -0.691 + 10 * math.log10(block_power[gated].mean()) - 10
+    gated &= lk > relative
+    return -0.691 + 10 * math.log10(block_power[gated].mean())
 
 
 def rms_loudness(audio: np.ndarray) -> float:

@@ -170,7 +170,9 @@ class NeuralStyle:
     so there is no channel-to-channel phase smear and the image is stable. Identical channels
     are processed once and copied: an input with L == R gives an output with L == R exactly
     (mono-compatible). A texture has no content to follow, so all channels get the same
-    texture (a centred, mono-compatible image).
+    texture (a centred, mono-compatible image). The optimiser pulls every channel towards the
+    style's level, so each wet channel is then gained to its input channel's loudness: the
+    balance between channels (panning) is kept and a silent channel stays silent.
 
     Level: with ``match_loudness`` (default) the wet signal, then the dry/wet mix, is gained to
     the input's integrated loudness (BS.1770; the RMS fallback of
@@ -373,8 +375,13 @@ class NeuralStyle:
             wet_an = np.repeat(mono, x.shape[0], axis=0)
         else:
             unique, index = unique_channels(x_an)
-            rendered = render(torch.from_numpy(x_an[unique]), stats, settings,
-                              progress=self.progress).numpy()
+            # silent channels stay silent (and cost nothing)
+            sounding = [k for k, c in enumerate(unique) if np.any(x_an[c])]
+            rendered = np.zeros((len(unique), n_an), np.float32)
+            if sounding:
+                rendered[sounding] = render(
+                    torch.from_numpy(x_an[[unique[k] for k in sounding]]), stats, settings,
+                    progress=self.progress).numpy()
             wet_an = rendered[index]
         if not np.all(np.isfinite(wet_an)):
             raise RuntimeError("the engine produced NaN or infinite samples (the optimisation "
@@ -425,6 +432,8 @@ class NeuralStyle:
                preset: Preset) -> np.ndarray:
         """Loudness match, dry/wet mix and full-scale safety."""
         ceiling = max(1.0, float(np.max(np.abs(dry))))
+        if dry.shape[0] > 1 and preset.settings.content_weight > 0:
+            wet = _balance_channels(wet, dry, sample_rate)
         if preset.match_loudness:
             wet = A.match_loudness(wet, dry, sample_rate)
         out = wet if preset.mix == 1 else (1 - preset.mix) * dry + preset.mix * wet
@@ -432,3 +441,13 @@ class NeuralStyle:
             out = A.match_loudness(out, dry, sample_rate, ceiling=ceiling)
         out = A.limit_peaks(out.astype(np.float32), sample_rate, ceiling)
         return out.astype(np.float32, copy=False)
+
+
+def _balance_channels(wet: np.ndarray, dry: np.ndarray, sample_rate: float) -> np.ndarray:
+    """Give the wet channels the input's balance between channels (panning), keeping the wet
+    signal's overall loudness: the optimiser pulls every channel to the style's level, which
+    would otherwise centre a panned source and fill a silent channel."""
+    balanced = np.stack([A.match_loudness(w[None], d[None], sample_rate)[0]
+                         for w, d in zip(wet, dry)])
+    return (balanced * np.float32(A.loudness_match_gain(balanced, wet, sample_rate))).astype(
+        np.float32)

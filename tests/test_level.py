@@ -73,3 +73,15 @@ def test_limit_peaks_is_linked_across_channels():
     y = A.limit_peaks(x, 44100)
     ratio = y[:, 990:1010] / x[:, 990:1010]
     assert np.allclose(ratio[0], ratio[1], atol=1e-5)
+
+
+def test_loudness_of_more_than_five_channels_matches_bs1770_gating():
+    x = noise(1.0, channels=3, level=0.1)
+    x[:, 20000:30000] *= 0.001  # a quiet stretch the relative gate removes
+    meter = pyloudnorm.Meter(44100)
+    # three channels all weighted 1.0: the >5-channel path must agree with pyloudnorm
+    assert A._gated_loudness(meter, x.astype(np.float64), 44100) == pytest.approx(
+        meter.integrated_loudness(x.T.astype(np.float64)), abs=1e-6)
+    six = np.concatenate([x, x])
+    assert A.loudness(six, 44100) == pytest.approx(A.loudness(x, 44100) + 10 * math.log10(2),
+                                                   abs=1e-6)
