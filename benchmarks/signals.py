@@ -60,7 +60,8 @@ def melody(seconds: float = 10.0, sr: int = 22050, seed: int = 0, tempo: float =
         idx = int(np.clip(idx + rng.integers(-2, 3), 0, len(_SCALE) - 1))
         start = int(pos * sr)
         m = min(int(length * sr), n - start)
-        if m > 0 and rng.random() > 0.12:  # some rests
+        rest = rng.random() < 0.12  # some rests, never the first note
+        if m > 0 and (not rest or pos == 0):
             t = np.arange(m) / sr
             f0 = _midi_hz(_SCALE[idx])
             vib = 1.0 + 0.004 * np.sin(2 * np.pi * 5.0 * t)
