@@ -284,7 +284,10 @@ def _read_preset(zf, members, manifest, where) -> Preset:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise BundleError(f"{where}: {PRESET_MEMBER} is not UTF-8 text ({e})") from None
-    preset = loads_preset(text, f"{where}:{PRESET_MEMBER}")
+    try:
+        preset = loads_preset(text, f"{where}:{PRESET_MEMBER}")
+    except PresetError as e:  # a bad preset makes a bad bundle: one error type for callers
+        raise BundleError(str(e)) from None
     style = manifest["style"]
     if preset.style != style or (style and preset.style_sha256 != manifest["files"][style][
             "sha256"]):
@@ -328,6 +331,8 @@ def import_bundle(path: str | Path, preset_dir: str | Path | None = None, *,
         if style_dest is not None and not (
                 style_dest.is_file() and file_sha256(style_dest) == manifest["files"][
                     info.filename]["sha256"]):
+            # folders made here are removed again if the style turns out bad
+            made = [d for d in (folder, style_dest.parent) if not d.exists()]
             style_dest.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=style_dest.parent, prefix=".import.",
                                        suffix=".tmp")
@@ -340,6 +345,11 @@ def import_bundle(path: str | Path, preset_dir: str | Path | None = None, *,
                 os.replace(tmp, style_dest)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
+                for d in reversed(made):
+                    try:
+                        d.rmdir()
+                    except OSError:
+                        pass
                 raise
     saved = save_user_preset(preset, overwrite=True, preset_dir=folder)
     return read_preset_file(saved, source=f"user:{saved}"), style_dest
