@@ -25,7 +25,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskProgressColumn,
     TextColumn,
@@ -349,10 +348,11 @@ class Ui:
         self.quiet = quiet
         self.console = Console(stderr=True, quiet=quiet, highlight=False)
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}"), BarColumn(bar_width=30), TaskProgressColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
             console=self.console, disable=quiet, transient=False)
         self._task = None
+        self._files = [0, 0]
         self._label = ""
         self._state: dict[str, Any] = {}
 
@@ -371,14 +371,20 @@ class Ui:
         Console(stderr=True, highlight=False).print(f"[red]error:[/red] {message}")
 
     def files_task(self, total: int):
-        return self.progress.add_task("files", total=total)
+        self._files = [0, total]
+        return self.progress.add_task("files", total=total, status=f"0/{total} files")
+
+    def advance_files(self, task) -> None:
+        self._files[0] += 1
+        self.progress.update(task, completed=self._files[0],
+                             status=f"{self._files[0]}/{self._files[1]} files")
 
     def start_render(self, label: str) -> None:
         """A new bar for one render, driven by :meth:`on_progress`."""
         self.end_render()
-        self._label = escape(label)
+        self._label = escape(label if len(label) <= 32 else label[:14] + "…" + label[-17:])
         self._state = {"start": None, "batch": None, "frac": 0.0}
-        self._task = self.progress.add_task(f"{self._label}: analysing", total=100)
+        self._task = self.progress.add_task(self._label, total=100, status="analysing")
 
     def end_render(self) -> None:
         if self._task is not None:
@@ -397,17 +403,16 @@ class Ui:
             batch = s["batch"] or (p.chunks_total - p.chunks_done)
             its = max(p.iterations, 1)
             frac = (p.chunks_done + batch * min(p.iteration, its) / its) / p.chunks_total
-            text = (f"{self._label}: optimising chunks {p.chunks_done + 1}-"
-                    f"{min(p.chunks_done + batch, p.chunks_total)}/{p.chunks_total}, "
-                    f"iteration {p.iteration}/{p.iterations}")
+            text = (f"chunks {p.chunks_done + 1}-{min(p.chunks_done + batch, p.chunks_total)}"
+                    f"/{p.chunks_total}, iteration {p.iteration}/{p.iterations}")
         else:
             if s["start"] is not None and s["batch"] is None:
                 s["batch"] = max(1, p.chunks_done - s["start"])
             frac = p.chunks_done / p.chunks_total
-            text = f"{self._label}: reconstructing {p.chunks_done}/{p.chunks_total} chunks"
+            text = f"reconstructed {p.chunks_done}/{p.chunks_total} chunks"
         # a chain may hold several neural effects: the bar never runs backwards within a file
         s["frac"] = max(s["frac"], min(frac, 1.0))
-        self.progress.update(self._task, completed=100 * s["frac"], description=text)
+        self.progress.update(self._task, completed=100 * s["frac"], status=text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,7 +480,8 @@ def run_batch(jobs: list[Job], board, ui: Ui, out: OutputOptions, policy: str) -
     """Processes every pending job; a failure is recorded and the batch goes on."""
     todo = [j for j in jobs if j.status == "pending"]
     files = ui.files_task(len(jobs))
-    ui.progress.update(files, completed=len(jobs) - len(todo))
+    for _ in range(len(jobs) - len(todo)):
+        ui.advance_files(files)
     for job in todo:
         t0 = time.perf_counter()
         try:
@@ -503,7 +509,7 @@ def run_batch(jobs: list[Job], board, ui: Ui, out: OutputOptions, policy: str) -
         finally:
             job.seconds = time.perf_counter() - t0
             ui.end_render()
-            ui.progress.advance(files)
+            ui.advance_files(files)
 
 
 def _report(jobs: list[Job], ui: Ui, as_json: bool, extra: dict[str, Any]) -> int:

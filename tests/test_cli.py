@@ -381,6 +381,7 @@ def test_progress_bar_follows_the_engine(tmp_path):
         ui.on_progress(p)
         seen.append(ui.progress.tasks[0].completed)
     assert seen == [0, 50, 50, 75, 100]
+    assert ui.progress.tasks[0].fields["status"] == "reconstructed 4/4 chunks"
 
 
 # --- texture, info, demo -----------------------------------------------------------------------
