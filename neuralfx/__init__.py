@@ -4,13 +4,43 @@
 that hold it together with pedalboard's native plugins.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .chain import Mix, Pedalboard  # noqa: E402
-from .effect import NeuralStyle  # noqa: E402
-from .engine import Progress  # noqa: E402
-from .presets import Preset, load_preset  # noqa: E402
-from .settings import Settings  # noqa: E402
+# The exports load on first use (PEP 562), so `import neuralfx` (e.g. the CLI reading
+# __version__) does not pay for torch and pedalboard until an effect is needed.
+_EXPORTS = {
+    "NeuralStyle": ".effect",
+    "Pedalboard": ".chain",
+    "Mix": ".chain",
+    "Preset": ".presets",
+    "load_preset": ".presets",
+    "Settings": ".settings",
+    "Progress": ".engine",
+}
 
 __all__ = ["Mix", "NeuralStyle", "Pedalboard", "Preset", "Progress", "Settings", "__version__",
            "load_preset"]
+
+if TYPE_CHECKING:
+    from .chain import Mix, Pedalboard
+    from .effect import NeuralStyle
+    from .engine import Progress
+    from .presets import Preset, load_preset
+    from .settings import Settings
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neuralfx' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
