@@ -489,6 +489,14 @@ def builtin_names() -> list[str]:
     return sorted(p.name for p in _builtins().values())
 
 
+def _is_builtin_name(name: str) -> bool:
+    """Whether a plain ``load_preset(name)`` gives a built-in (incl. ``"style X"``)."""
+    try:
+        return _key(name) in _builtins() or _style_x(name) is not None
+    except PresetError:
+        return True  # "style -1": the name is taken by the "style X" rule (and refused)
+
+
 def _style_x(name: str) -> Preset | None:
     m = _STYLE_X.fullmatch(" ".join(name.split()))
     if not m:
@@ -607,7 +615,7 @@ def list_presets(preset_dir: str | Path | None = None) -> list[PresetInfo]:
                 user.append(PresetInfo(path.stem, "", "user", path, error=str(e)))
                 continue
             user.append(PresetInfo(p.name, p.description, "user", path,
-                                   shadows=_key(p.name) in _builtins()))
+                                   shadows=_is_builtin_name(p.name)))
     return rows + sorted(user, key=lambda r: _key(r.name))
 
 

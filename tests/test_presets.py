@@ -127,6 +127,28 @@ def test_unknown_preset_lists_the_known_ones():
     assert "'nope'" in str(e.value) and "texture" in str(e.value) and "hq" in str(e.value)
 
 
+def test_adding_a_builtin_is_dropping_in_a_file(tmp_path, monkeypatch):
+    import importlib.resources
+
+    library = tmp_path / "presets"
+    library.mkdir()
+    shipped = importlib.resources.files("neuralfx") / "presets"
+    for entry in shipped.iterdir():
+        if entry.name.endswith(".toml"):
+            (library / entry.name).write_text(entry.read_text("utf-8"))
+    (library / "bright.toml").write_text('format_version = 1\nname = "bright"\n'
+                                         'description = "d"\n[loss]\ncontent_weight = 0.5\n')
+    monkeypatch.setattr(P.importlib.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr(P, "_builtin_cache", None)
+    assert "bright" in builtin_names() and "hq" in builtin_names()
+    assert load_preset("bright").settings.content_weight == 0.5
+    (library / "twin.toml").write_text('format_version = 1\nname = "Bright"\n')
+    monkeypatch.setattr(P, "_builtin_cache", None)
+    with pytest.raises(PresetError, match="second built-in preset named 'Bright'"):
+        builtin_names()
+    monkeypatch.setattr(P, "_builtin_cache", None)  # the real library again after the test
+
+
 def test_every_settings_field_has_a_group():
     grouped = [k for keys in GROUPS.values() for k in keys]
     assert sorted(grouped) == sorted(field_names() + P.OUTPUT_KEYS)
@@ -366,6 +388,10 @@ def test_user_presets_shadow_builtins_only_when_asked(user_dir):
     assert load_preset("user:hq").settings.iterations == 7
     row = [r for r in list_presets() if r.kind == "user"][0]
     assert row.name == "hq" and row.shadows
+    save_user_preset(load_preset("draft"), "style 0.5")  # the "style X" rule wins, too
+    assert load_preset("style 0.5").settings.n_filters == 4096
+    assert load_preset("user:style 0.5").settings.n_filters == 512
+    assert {r.name: r.shadows for r in list_presets() if r.kind == "user"}["style 0.5"]
     with pytest.raises(PresetNotFoundError):
         load_preset("user:draft")  # no user preset of that name
     assert load_preset("draft", prefer_user=True) == load_preset("draft")  # falls back
