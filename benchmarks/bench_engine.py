@@ -1,0 +1,541 @@
+"""Engine benchmark: neuralfx against the original notebook pipeline (issue 2, Benchmark).
+
+Runs neuralfx and :mod:`benchmarks.baseline` in the same process, on the same content and style
+clips (a synthesised melody and a noisy rhythmic texture, :mod:`benchmarks.signals`), with the
+same random network, and reports:
+
+- final loss neuralfx / baseline, both evaluated in fp32 by the baseline's loss function;
+- total wall time (and process CPU time) neuralfx / baseline;
+- Griffin-Lim: the time neuralfx's fast Griffin-Lim needs to reach the spectral convergence
+  that 500 plain iterations reach, / the time of those 500 plain iterations;
+- held-out style distance and content similarity of both outputs (:mod:`benchmarks.metrics`);
+- peak RSS of a render of 1, 5 and 10 minutes (each in a fresh subprocess);
+- bf16 vs fp32 speed of a matmul and of one loss+gradient evaluation on this CPU.
+
+Every part writes its figures to ``benchmarks/results/`` as it finishes, so a crash loses
+nothing. Usage::
+
+    python -m benchmarks.bench_engine                      # everything, classic settings, 10 s
+    python -m benchmarks.bench_engine --quick              # smoke run, < 1 minute
+    python -m benchmarks.bench_engine --parts main --seconds 10 --iterations 300
+    python -m benchmarks.bench_engine --parts memory --memory-minutes 1 5 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks import baseline, signals
+from neuralfx import engine
+from neuralfx.settings import Settings
+from neuralfx.spectral import griffin_lim, initial_phase, magnitude_from_log, spectral_convergence
+from neuralfx.style import compute_style_statistics, network_for
+from neuralfx.synthesis import Objective
+
+SR = 22050
+RESULTS = Path(__file__).resolve().parent / "results"
+PARTS = ("main", "griffin_lim", "quality", "optimiser", "precision", "memory")
+
+
+@dataclass
+class Config:
+    seconds: float = 10.0
+    iterations: int = 300
+    n_filters: int = 4096
+    baseline_griffin_lim: int = 500
+    memory_minutes: tuple[float, ...] = (1.0, 5.0, 10.0)
+    memory_iterations: int = 1
+    precision_seconds: float = 2.0
+    seed: int = 0
+    out: Path = RESULTS
+    tag: str = "engine"
+
+
+QUICK = dict(seconds=2.0, iterations=10, n_filters=128, baseline_griffin_lim=100,
+             memory_minutes=(0.1, 0.3), memory_iterations=1, precision_seconds=1.0)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def save(cfg: Config, name: str, data: dict) -> Path:
+    """Write ``data`` as JSON (atomically) to ``<out>/<tag>_<name>.json``."""
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    path = cfg.out / f"{cfg.tag}_{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_jsonable))
+    os.replace(tmp, path)
+    return path
+
+
+def _jsonable(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(type(o))
+
+
+def machine() -> dict:
+    model = ""
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and not model:
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags") and not flags:
+                    flags = line
+    except OSError:
+        pass
+    return {
+        "cpu": model or platform.processor(), "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+        "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags,
+        "avx2": "avx2" in flags, "cuda": torch.cuda.is_available(),
+        "load_average": os.getloadavg(), "date_utc": time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                   time.gmtime()),
+    }
+
+
+@contextmanager
+def timer(times: dict, name: str):
+    """Adds wall and process-CPU seconds of the block to ``times[name]`` / ``times[name_cpu]``.
+    CPU time is less sensitive than wall time to other jobs on a shared machine."""
+    w, c = time.perf_counter(), time.process_time()
+    yield
+    times[name] = times.get(name, 0.0) + time.perf_counter() - w
+    times[name + "_cpu"] = times.get(name + "_cpu", 0.0) + time.process_time() - c
+
+
+def clips(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Content (melody) and style (rhythmic noise), mono float32 at 22050 Hz."""
+    return signals.melody(cfg.seconds, SR), signals.rhythmic_noise(cfg.seconds, SR)
+
+
+def classic_settings(cfg: Config) -> Settings:
+    # classic method; one chunk covers the whole clip, as in the notebook
+    return Settings(n_filters=cfg.n_filters, iterations=cfg.iterations, seed=cfg.seed,
+                    device="cpu", chunk_seconds=max(10.0, cfg.seconds + 1.0))
+
+
+def run_neuralfx(content: np.ndarray, style: np.ndarray, settings: Settings) -> dict:
+    """Style statistics + ``engine.render``, timed. Captures the optimised log-magnitude and
+    counts loss+gradient evaluations by wrapping ``engine.optimise`` (the engine is not changed).
+    """
+    captured: dict = {"evaluations": 0, "history": []}
+    inner = engine.optimise
+
+    def optimise(objective, x0, *args, **kwargs):
+        def counted(x, index=None):
+            f, g = objective(x, index)
+            captured["evaluations"] += 1
+            return f, g
+
+        on_iteration = kwargs.get("on_iteration")
+
+        def report(it, f):
+            captured["history"].append(float(f.sum()))
+            if it % 25 == 0:
+                log(f"  neuralfx iteration {it}: loss {float(f.sum()):.6g}")
+            if on_iteration is not None:
+                on_iteration(it, f)
+
+        kwargs["on_iteration"] = report
+        with timer(captured.setdefault("times", {}), "optimise"):
+            x, f = inner(counted, x0, *args, **kwargs)
+        captured["x"] = x.detach().cpu()
+        captured["loss"] = f.detach().cpu()
+        return x, f
+
+    times: dict = {}
+    engine.optimise = optimise
+    try:
+        with timer(times, "total"):
+            with timer(times, "analysis"):
+                stats = compute_style_statistics(torch.from_numpy(style), settings)
+            out = engine.render(torch.from_numpy(content)[None], stats, settings)
+    finally:
+        engine.optimise = inner
+    times.update(captured["times"])
+    times["griffin_lim"] = times["total"] - times["analysis"] - times["optimise"]
+    times["griffin_lim_cpu"] = (times["total_cpu"] - times["analysis_cpu"]
+                                - times["optimise_cpu"])
+    return {"audio": out[0].numpy(), "x": captured["x"], "loss": float(captured["loss"].sum()),
+            "evaluations": captured["evaluations"], "times": times,
+            "history": captured["history"]}
+
+
+def part_main(cfg: Config, state: dict) -> dict:
+    content, style = clips(cfg)
+    settings = classic_settings(cfg)
+    log(f"main: {cfg.seconds} s clips, {cfg.n_filters} filters, {cfg.iterations} iterations")
+    network_for(settings)  # build the shared random network once, outside both timings
+    res: dict = {"machine": machine(), "config": {k: v for k, v in vars(cfg).items()},
+                 "settings": settings.as_dict(),
+                 "resolved_dtype": str(engine.compute_dtype(settings.precision,
+                                                            torch.device("cpu")))}
+
+    log("neuralfx ...")
+    nfx = run_neuralfx(content, style, settings)
+    log(f"neuralfx done: loss {nfx['loss']:.6g}, {nfx['evaluations']} evaluations, "
+        f"{nfx['times']['total']:.1f} s")
+    res["neuralfx"] = {k: nfx[k] for k in ("loss", "evaluations", "times", "history")}
+    save(cfg, "main", res)
+
+    log("baseline ...")
+    base = baseline.run(content, style, seed=cfg.seed, n_filters=cfg.n_filters,
+                        maxiter=cfg.iterations,
+                        griffin_lim_iterations=cfg.baseline_griffin_lim)
+    log(f"baseline done: loss {base.loss:.6g}, {base.evaluations} evaluations, "
+        f"{base.times['total']:.1f} s")
+    res["baseline"] = {"loss": base.loss, "evaluations": base.evaluations, "times": base.times,
+                       "history": base.history}
+
+    # one loss function, fp32, for both final points: the baseline's direct-Gram loss
+    weight = network_for(settings).weights[0]
+    loss = baseline.ClassicLoss(weight, baseline.log_spectrogram(style),
+                                baseline.log_spectrogram(content))
+    # the engine optimises `edge` extra frames at both ends of the signal (cropped before
+    # reconstruction); compare the frames of the signal, the problem the baseline solves
+    x_nfx = nfx["x"][0]
+    frames = base.x.shape[-1]
+    edge = max(0, (x_nfx.shape[-1] - frames) // 2)
+    with torch.no_grad():
+        l_nfx = float(loss.loss(x_nfx[:, edge:edge + frames]))
+        l_base = float(loss.loss(torch.from_numpy(base.x)))
+    res["neuralfx_edge_frames"] = edge
+    bt, nt = base.times, nfx["times"]
+    res["figures"] = {
+        "final_loss_neuralfx": l_nfx, "final_loss_baseline": l_base,
+        "loss_ratio": l_nfx / l_base,
+        "wall_time_neuralfx_s": nt["total"], "wall_time_baseline_s": bt["total"],
+        "wall_time_ratio": nt["total"] / bt["total"],
+        "cpu_time_neuralfx_s": nt["total_cpu"],
+        "evaluations_neuralfx": nfx["evaluations"], "evaluations_baseline": base.evaluations,
+        "optimise_s_per_evaluation_neuralfx": nt["optimise"] / max(nfx["evaluations"], 1),
+        "optimise_s_per_evaluation_baseline": bt["optimise"] / max(base.evaluations, 1),
+    }
+    save(cfg, "main", res)
+    state.update(content=content, style=style, nfx=nfx, base=base, settings=settings)
+    try:
+        import soundfile
+
+        for name, audio in (("neuralfx", nfx["audio"]), ("baseline", base.audio)):
+            soundfile.write(cfg.out / f"{cfg.tag}_{name}.wav", audio, SR)
+        np.save(cfg.out / f"{cfg.tag}_baseline_x.npy", base.x)
+        np.save(cfg.out / f"{cfg.tag}_neuralfx_x.npy", nfx["x"][0].numpy())
+    except Exception as e:  # the figures matter, the listening copies are a convenience
+        log(f"could not write audio: {e}")
+    log(json.dumps(res["figures"], indent=1))
+    return res
+
+
+def _ensure_main(cfg: Config, state: dict) -> None:
+    """Later parts reuse the main run's outputs (from this process, or from the saved files)."""
+    if "base" in state:
+        return
+    x_path = cfg.out / f"{cfg.tag}_baseline_x.npy"
+    if not x_path.exists():
+        part_main(cfg, state)
+        return
+    import soundfile
+
+    content, style = clips(cfg)
+    state.update(content=content, style=style, settings=classic_settings(cfg))
+    state["base_x"] = np.load(x_path)
+    state["audio"] = {n: soundfile.read(cfg.out / f"{cfg.tag}_{n}.wav", dtype="float32")[0]
+                      for n in ("neuralfx", "baseline")}
+
+
+def part_griffin_lim(cfg: Config, state: dict) -> dict:
+    """Time for neuralfx's fast Griffin-Lim (momentum 0.99, its default initial phase) to reach
+    the spectral convergence of 500 plain iterations from random phase (librosa), on the
+    baseline's optimised magnitude (clamped at 0, the same target for both)."""
+    _ensure_main(cfg, state)
+    x = state["base"].x if "base" in state else state["base_x"]
+    settings: Settings = state["settings"]
+    magnitude = magnitude_from_log(torch.from_numpy(x)).numpy()
+    n = int(round(cfg.seconds * SR))
+    n_fft, hop = settings.n_fft, settings.hop_length
+    log(f"griffin-lim: plain x{cfg.baseline_griffin_lim} (librosa) ...")
+    w = time.perf_counter()
+    y_plain = baseline.griffin_lim(magnitude, n, cfg.baseline_griffin_lim, seed=cfg.seed)
+    t_plain = time.perf_counter() - w
+    m = torch.from_numpy(magnitude)[None]
+
+    def sc(y) -> float:
+        return float(spectral_convergence(torch.as_tensor(y).float()[None], m, n_fft, hop)[0])
+
+    target = sc(y_plain)
+    log(f"  plain: SC {target:.4f} in {t_plain:.2f} s")
+
+    def fast(k: int) -> np.ndarray:
+        phase = initial_phase(settings.phase_init, tuple(m.shape), hop, n_fft,
+                              torch.Generator().manual_seed(cfg.seed), torch.device("cpu"))
+        audio, _ = griffin_lim(m, n_fft, hop, n, k, settings.griffin_lim_momentum, phase)
+        return audio[0].numpy()
+
+    # smallest k that reaches the target: doubling, then bisection
+    hi, reached = 1, None
+    while hi <= 4 * cfg.baseline_griffin_lim:
+        if sc(fast(hi)) <= target:
+            reached = hi
+            break
+        hi *= 2
+    res: dict = {"machine": machine(), "magnitude": "baseline x, exp(x) - 1 clamped at 0",
+                 "plain_iterations": cfg.baseline_griffin_lim, "plain_sc": target,
+                 "plain_time_s": t_plain,
+                 "fast_momentum": settings.griffin_lim_momentum,
+                 "fast_phase_init": settings.phase_init}
+    if reached is None:
+        res["fast_iterations_to_reach"] = None
+        log("  fast Griffin-Lim never reached the target")
+    else:
+        lo = hi // 2
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if sc(fast(mid)) <= target:
+                hi = mid
+            else:
+                lo = mid
+        times = []
+        for _ in range(3):
+            w = time.perf_counter()
+            y_fast = fast(hi)
+            times.append(time.perf_counter() - w)
+        res.update(fast_iterations_to_reach=hi, fast_sc=sc(y_fast),
+                   fast_time_s=float(np.median(times)),
+                   time_ratio=float(np.median(times)) / t_plain)
+        log(f"  fast: {hi} iterations, {np.median(times):.3f} s, ratio "
+            f"{res['time_ratio']:.4f}")
+    # the engine's default iterations, and torch's plain loop, for context
+    w = time.perf_counter()
+    y_default = fast(settings.griffin_lim_iterations)
+    res["fast_default_iterations"] = settings.griffin_lim_iterations
+    res["fast_default_time_s"] = time.perf_counter() - w
+    res["fast_default_sc"] = sc(y_default)
+    save(cfg, "griffin_lim", res)
+    return res
+
+
+def part_quality(cfg: Config, state: dict) -> dict:
+    from benchmarks.metrics import content_similarity, style_distance
+
+    _ensure_main(cfg, state)
+    audio = state.get("audio") or {"neuralfx": state["nfx"]["audio"],
+                                   "baseline": state["base"].audio}
+    res: dict = {}
+    for name, y in audio.items():
+        res[name] = {"style_distance": style_distance(y, state["style"], SR),
+                     "content_similarity": content_similarity(y, state["content"], SR)}
+    res["reference"] = {"content_vs_style_distance": style_distance(state["content"],
+                                                                     state["style"], SR)}
+    save(cfg, "quality", res)
+    log(f"quality: {json.dumps(res)}")
+    return res
+
+
+def part_optimiser(cfg: Config, state: dict) -> dict:
+    """The optimisers alone on one identical problem: same frames, same starting noise, same
+    fp32 direct-Gram loss (the baseline's). scipy L-BFGS-B vs ``neuralfx.synthesis.lbfgs``."""
+    from neuralfx.synthesis import lbfgs
+
+    content, style = clips(cfg)
+    net = network_for(classic_settings(cfg))
+    loss = baseline.ClassicLoss(net.weights[0], baseline.log_spectrogram(style),
+                                baseline.log_spectrogram(content))
+    shape = tuple(baseline.log_spectrogram(content).shape)
+    log(f"optimiser: {cfg.seconds} s, {cfg.n_filters} filters, {cfg.iterations} iterations")
+    times: dict = {}
+    with timer(times, "scipy"):
+        x_s, _ = baseline.lbfgs(loss, shape, cfg.iterations, cfg.seed)
+    evaluations_scipy = loss.evaluations
+    x0 = torch.from_numpy(np.random.default_rng(cfg.seed).standard_normal(shape)
+                          * baseline.INIT_STD).float()[None]
+    count = {"n": 0}
+
+    def loss_and_grad(x, index=None):
+        count["n"] += len(x)
+        xs = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            losses = torch.stack([loss.loss(xi) for xi in xs])
+            losses.sum().backward()
+        return losses.detach(), xs.grad
+
+    with timer(times, "neuralfx"):
+        x_n, _ = lbfgs(loss_and_grad, x0, cfg.iterations)
+    with torch.no_grad():
+        l_s, l_n = float(loss.loss(torch.from_numpy(x_s))), float(loss.loss(x_n[0]))
+    res = {"config": {"seconds": cfg.seconds, "n_filters": cfg.n_filters,
+                      "iterations": cfg.iterations},
+           "loss_scipy": l_s, "loss_neuralfx_lbfgs": l_n, "loss_ratio": l_n / l_s,
+           "evaluations_scipy": evaluations_scipy, "evaluations_neuralfx_lbfgs": count["n"],
+           "times": times}
+    save(cfg, "optimiser", res)
+    log(f"optimiser: {json.dumps(res)}")
+    return res
+
+
+def _median_time(fn, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        w = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - w)
+    return float(np.median(times))
+
+
+def part_precision(cfg: Config, state: dict) -> dict:
+    """bf16 vs fp32 on this CPU: a 2048^3 matmul and one loss+gradient evaluation of a
+    ``precision_seconds`` chunk with the classic network."""
+    res: dict = {"machine": machine()}
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    for dt in (torch.float32, torch.bfloat16):
+        x, y = a.to(dt), b.to(dt)
+        t = _median_time(lambda x=x, y=y: x @ y)
+        res[f"matmul_2048_{dt}"] = {"s": t, "gflops": 2 * 2048**3 / t / 1e9}
+        log(f"precision: matmul {dt}: {t:.3f} s")
+    settings = Settings(n_filters=cfg.n_filters, device="cpu", seed=cfg.seed)
+    net = network_for(settings)
+    style = torch.from_numpy(signals.rhythmic_noise(cfg.precision_seconds, SR))
+    content = torch.from_numpy(signals.melody(cfg.precision_seconds, SR))
+    grams = compute_style_statistics(style, settings).grams
+    from neuralfx.spectral import log_spectrogram
+
+    spec = log_spectrogram(content, settings.n_fft, settings.hop_length)[None]
+    x0 = torch.randn(spec.shape, generator=torch.Generator().manual_seed(0)) * 1e-3
+    losses = {}
+    for dt in (torch.float32, torch.bfloat16):
+        net.weights_on(torch.device("cpu"), dt)  # cast once, outside the timing
+        obj = Objective(net, grams, spec, settings.content_weight, 1.0, dt)
+        w = time.perf_counter()
+        losses[str(dt)] = float(obj(x0)[0][0])  # one evaluation: emulated bf16 is very slow
+        t = time.perf_counter() - w
+        res[f"evaluation_{dt}"] = {"s": t, "frames": spec.shape[-1]}
+        log(f"precision: one evaluation {dt}: {t:.2f} s")
+    res["bf16_speedup_matmul"] = (res["matmul_2048_torch.float32"]["s"]
+                                  / res["matmul_2048_torch.bfloat16"]["s"])
+    res["bf16_speedup_evaluation"] = (res["evaluation_torch.float32"]["s"]
+                                      / res["evaluation_torch.bfloat16"]["s"])
+    res["losses"] = losses
+    save(cfg, "precision", res)
+    return res
+
+
+def memory_child(minutes: float, iterations: int, n_filters: int, seed: int) -> dict:
+    """Render ``minutes`` of content in this process; report peak RSS (run in a subprocess)."""
+    os.environ["NEURALFX_CACHE_DIR"] = "off"
+    seconds = minutes * 60
+    settings = Settings(n_filters=n_filters, iterations=iterations, seed=seed, device="cpu")
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    content = torch.from_numpy(signals.melody(seconds, SR))[None]
+    style = torch.from_numpy(signals.rhythmic_noise(10.0, SR))
+    network_for(settings)
+    stats = compute_style_statistics(style, settings)
+    rss_ready = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    chunks = {"n": 0}
+
+    def progress(p):
+        chunks["n"] = p.chunks_total
+
+    w = time.perf_counter()
+    out = engine.render(content, stats, settings, progress=progress)
+    wall = time.perf_counter() - w
+    assert out.shape == content.shape and torch.isfinite(out).all()
+    frames = engine.n_frames(content.shape[-1], settings.hop_length)
+    plan = engine.plan_chunks(frames, settings.chunk_frames, settings.overlap_frames,
+                              settings.receptive_field)
+    return {"minutes": minutes, "iterations": iterations, "n_filters": n_filters,
+            "chunks": len(plan), "batch_size": engine.batch_size(settings, plan.length,
+                                                                  torch.device("cpu")),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_after_imports_mb": rss0 / 1024, "rss_before_render_mb": rss_ready / 1024,
+            "audio_buffers_mb": 2 * content.numel() * 4 / 2**20, "wall_s": wall}
+
+
+def part_memory(cfg: Config, state: dict) -> dict:
+    res: dict = {"machine": machine(), "runs": []}
+    for minutes in cfg.memory_minutes:
+        log(f"memory: {minutes} min, {cfg.memory_iterations} iteration(s) ...")
+        cmd = [sys.executable, "-m", "benchmarks.bench_engine", "--memory-child", str(minutes),
+               "--iterations", str(cfg.memory_iterations), "--filters", str(cfg.n_filters),
+               "--seed", str(cfg.seed), "--threads", str(torch.get_num_threads())]
+        root = Path(__file__).resolve().parent.parent
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"memory child for {minutes} min failed:\n{proc.stderr[-3000:]}")
+        run = json.loads(proc.stdout.strip().splitlines()[-1])
+        res["runs"].append(run)
+        log(f"  peak RSS {run['peak_rss_mb']:.0f} MB, {run['chunks']} chunks, "
+            f"{run['wall_s']:.0f} s")
+        save(cfg, "memory", res)
+    return res
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny smoke run (< 1 minute)")
+    p.add_argument("--seconds", type=float, help="length of the content and style clips")
+    p.add_argument("--iterations", type=int, help="L-BFGS iterations for both (classic 300)")
+    p.add_argument("--filters", type=int, help="filters of the random network (classic 4096)")
+    p.add_argument("--baseline-griffin-lim", type=int, help="plain Griffin-Lim iterations")
+    p.add_argument("--memory-minutes", type=float, nargs="+", help="input lengths, minutes")
+    p.add_argument("--memory-iterations", type=int)
+    p.add_argument("--precision-seconds", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--parts", default=",".join(PARTS),
+                   help=f"comma-separated subset of {','.join(PARTS)}")
+    p.add_argument("--out", type=Path, help="results folder (default benchmarks/results)")
+    p.add_argument("--tag", help="prefix of the result files (default engine, quick: quick)")
+    p.add_argument("--memory-child", type=float, help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.memory_child is not None:
+        if a.threads:
+            torch.set_num_threads(a.threads)
+        print(json.dumps(memory_child(a.memory_child, a.iterations or 1, a.filters or 4096,
+                                      a.seed or 0)))
+        return {}
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    cfg = Config(**(QUICK if a.quick else {}), tag="quick" if a.quick else "engine")
+    for arg, name in (("seconds", "seconds"), ("iterations", "iterations"),
+                      ("filters", "n_filters"), ("baseline_griffin_lim", "baseline_griffin_lim"),
+                      ("memory_iterations", "memory_iterations"),
+                      ("precision_seconds", "precision_seconds"), ("seed", "seed"),
+                      ("out", "out"), ("tag", "tag")):
+        if getattr(a, arg) is not None:
+            setattr(cfg, name, getattr(a, arg))
+    if a.memory_minutes:
+        cfg.memory_minutes = tuple(a.memory_minutes)
+    parts = [s.strip() for s in a.parts.split(",") if s.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        p.error(f"unknown part(s) {unknown}; choose from {list(PARTS)}")
+    state: dict = {}
+    results = {}
+    for name in PARTS:
+        if name in parts:
+            results[name] = globals()[f"part_{name}"](cfg, state)
+    return results
+
+
+if __name__ == "__main__":
+    main()
