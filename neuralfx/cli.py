@@ -255,8 +255,9 @@ class Job:
         d = {"input": str(self.source), "output": str(self.output), "status": self.status,
              "error": self.error, "seconds": round(self.seconds, 3)}
         if self.duration is not None:
-            d.update(duration=round(self.duration, 6), sample_rate=self.sample_rate,
-                     channels=self.channels)
+            rate = self.sample_rate
+            d.update(duration=round(self.duration, 6), channels=self.channels,
+                     sample_rate=int(rate) if float(rate).is_integer() else rate)
         return d
 
 
@@ -509,7 +510,31 @@ def run_batch(jobs: list[Job], board, ui: Ui, out: OutputOptions, policy: str) -
         finally:
             job.seconds = time.perf_counter() - t0
             ui.end_render()
-            ui.advance_files(files)
+            if job.status != "interrupted":
+                ui.advance_files(files)
+
+
+def _terminate_as_interrupt():
+    """SIGTERM (a job scheduler stopping the batch) unwinds like Ctrl-C, so temporary files are
+    removed and the summary is printed. Returns the previous handler (None off the main
+    thread, where signals cannot be set)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _restore_terminate(previous) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _report(jobs: list[Job], ui: Ui, as_json: bool, extra: dict[str, Any]) -> int:
@@ -657,6 +682,7 @@ def process(
              + f" -> {escape(str(output_dir))}")
     t0 = time.perf_counter()
     code = EXIT_INTERRUPTED
+    previous = _terminate_as_interrupt()
     try:
         with ui:
             run_batch(jobs, board, ui, OutputOptions(fmt, bit_depth, sample_rate, quality),
@@ -666,6 +692,7 @@ def process(
             if job.status == "pending":
                 job.status, job.error = "interrupted", "not started"
     finally:
+        _restore_terminate(previous)
         extra = dict(preset=preset_obj.name, style=str(style) if style else None,
                      output_dir=str(output_dir), seconds=round(time.perf_counter() - t0, 3),
                      settings=preset_obj.settings.as_dict())
@@ -700,10 +727,10 @@ def _effect(style: Path | None, preset, ui: Ui):
 
 
 def _texture_of(effect, style: Path, seconds: float, rate: float, channels: int):
-    """``(channels, round(seconds * rate))``: a texture of ``style`` by ``effect`` (texture
-    mode, content weight 0). The effect makes a texture with its input's duration, channel count
-    and loudness, so its input here is the style itself repeated to that length: the texture
-    gets the style's loudness."""
+    """``(channels, round(seconds * rate))``: a texture of ``style`` by ``effect`` (a
+    NeuralStyle in texture mode, content weight 0, or a chain that starts with one). The effect
+    makes a texture with its input's duration, channel count and loudness, so its input here is
+    the style itself repeated to that length: the texture gets the style's loudness."""
     import numpy as np
 
     from .audio import read_audio, resample, to_mono
@@ -741,6 +768,9 @@ def texture(
                                          help="16, 24, 8 or 32 (float, wav). Default: the "
                                               "style's if the format has it, else 24."),
     quality: str | None = typer.Option(None, "--quality", help="Encoder quality for mp3/ogg."),
+    post: list[str] | None = typer.Option(None, "--post", metavar="EFFECT",
+                                          help="Pedalboard effect after the synthesis (after the "
+                                               "preset's own post effects). " + PLUGIN_SYNTAX),
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N or mps."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed: another seed, another "
                                                          "texture."),
@@ -749,6 +779,9 @@ def texture(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Synthesise a new texture of any length with the statistics of a style file.
+
+    The texture has the style's loudness. A preset's post effects (and --post) are applied;
+    its content weight is set to 0 (there is no content).
 
     Example: neuralfx texture rain.wav --duration 60 -o rain_60s.wav
     """
@@ -771,12 +804,11 @@ def texture(
         raise _usage(str(e), "--bit-depth") from None
     if output.exists() and not overwrite:
         raise _usage(f"{output} exists; pass --overwrite to replace it", "--output")
-    overrides = _overrides(sets, seed, device)
-    overrides.setdefault("content_weight", 0.0)
-    preset_obj = _load_preset(preset, overrides)
+    # a texture has no content: content weight 0, optimisation from noise
+    preset_obj = _load_preset(preset, dict(_overrides(sets, seed, device), content_weight=0.0,
+                                           init="noise"))
     _check_device(preset_obj)
-    if preset_obj.settings.init != "noise":
-        preset_obj = preset_obj.with_overrides(init="noise")  # there is no content to start from
+    post_chain = preset_obj.post_plugins() + _plugins(post, "--post")
     ui = Ui(quiet)
     job = Job(style, output)
     t0 = time.perf_counter()
@@ -787,11 +819,13 @@ def texture(
     except Exception as e:  # noqa: BLE001
         raise _usage(f"{style}: {_describe_error(e)}", "STYLE") from None
     rate = sample_rate or style_rate
-    effect = _effect(style, preset_obj, ui)
+    from .chain import Pedalboard
+
+    board = Pedalboard([_effect(style, preset_obj, ui)] + post_chain)
     try:
         with ui:
             ui.start_render(f"texture {output.name}")
-            audio = _texture_of(effect, style, duration, rate, channels)
+            audio = _texture_of(board, style, duration, rate, channels)
             ui.end_render()
             _write(output, audio, rate, OutputOptions(None, bit_depth, None, quality),
                    _source_bit_depth(style))
@@ -1083,9 +1117,7 @@ def demo(
     _check_device(preset_obj)
     if preset_obj.settings.content_weight == 0:
         preset_obj = preset_obj.with_overrides(content_weight=0.01)
-    texture_preset = _load_preset(preset, dict(overrides, content_weight=0.0))
-    if texture_preset.settings.init != "noise":
-        texture_preset = texture_preset.with_overrides(init="noise")
+    texture_preset = _load_preset(preset, dict(overrides, content_weight=0.0, init="noise"))
     ui = Ui(quiet)
     output_dir.mkdir(parents=True, exist_ok=True)
     slug = _slug(preset_obj.name)
