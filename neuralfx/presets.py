@@ -199,6 +199,16 @@ class Preset:
         """Fresh pedalboard plugins of the ``post`` chain, in order."""
         return build_chain(self.post)
 
+    def build_pedalboard(self, style: Any = None, **kwargs: Any):
+        """The whole preset as a :class:`neuralfx.chain.Pedalboard`: ``pre`` plugins, a
+        :class:`~neuralfx.effect.NeuralStyle` with this preset (``style`` or the preset's own;
+        ``kwargs`` go to NeuralStyle, e.g. ``progress``), then ``post`` plugins."""
+        from .chain import Pedalboard  # the chain imports the effect, which imports presets
+        from .effect import NeuralStyle
+
+        effect = NeuralStyle(style, preset=self, **kwargs)
+        return Pedalboard([*self.pre_plugins(), effect, *self.post_plugins()])
+
     def to_dict(self, style_relative_to: str | Path | None = None) -> dict[str, Any]:
         """The preset as a TOML-ready document (see :func:`dump_preset`)."""
         return _to_document(self, style_relative_to)

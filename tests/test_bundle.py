@@ -10,7 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import TINY
+
+try:  # tests/ may or may not be a package
+    from .conftest import TINY
+except ImportError:
+    from conftest import TINY
 
 from neuralfx import bundle as B
 from neuralfx.bundle import BundleError, export_bundle, import_bundle, read_bundle
@@ -75,6 +79,11 @@ def test_round_trip_renders_the_same(tmp_path, bundle_path, style_wav, monkeypat
     b = NeuralStyle(preset=imported)(content, SR)  # the style comes from the preset
     assert a.shape == content.shape and np.abs(a).max() > 1e-4
     np.testing.assert_array_equal(a, b)
+
+    board = imported.build_pedalboard()  # the whole shared chain, ready to run
+    kinds = [type(p).__name__ for p in board]
+    assert kinds == ["HighpassFilter", "NeuralStyle", "Compressor", "Limiter"]
+    assert board[1].iterations == TINY["iterations"]
 
 
 def test_bundle_without_style_and_renamed_import(tmp_path):

@@ -8,7 +8,11 @@ import numpy as np
 import pedalboard
 import pytest
 import torch
-from conftest import TINY
+
+try:  # tests/ may or may not be a package
+    from .conftest import TINY
+except ImportError:
+    from conftest import TINY
 
 from neuralfx import presets as P
 from neuralfx.engine import render
