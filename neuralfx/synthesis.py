@@ -58,7 +58,8 @@ def lag_autocorrelation(features: torch.Tensor, lags: int) -> torch.Tensor:
     Computed with one real FFT of size ``>= T + lags`` (no circular wrap-around)."""
     t = features.shape[-1]
     n = _fft_size(t + lags)
-    spec = torch.fft.rfft(features.float(), n=n)
+    f = features if features.dtype == torch.float64 else features.float()
+    spec = torch.fft.rfft(f, n=n)
     raw = torch.fft.irfft(spec.real.pow(2) + spec.imag.pow(2), n=n)[..., :lags]
     pairs = torch.arange(t, t - lags, -1, device=features.device, dtype=raw.dtype)
     return raw / pairs

@@ -1,0 +1,284 @@
+"""Quality of the classic presets against the improved ones, on synthesised test pairs (issue 7).
+
+    nice -n 5 python benchmarks/quality.py --seconds 4 --iterations 40
+    nice -n 5 python benchmarks/quality.py --seconds 4 --iterations 40 --sweep-reconstruction
+
+For each test pair and each preset it renders with the engine (CPU, fp32, same clip, same
+iteration count for every preset so the comparison is fair at equal optimiser effort) and
+measures, with ``benchmarks/metrics.py`` (measures independent of the optimisation):
+
+- style distance (Gram distance under an evaluation network bank no preset uses; lower better),
+- content similarity (log-mel correlation with the content; style transfer only),
+- rhythm similarity (onset-autocorrelation correlation with the style),
+- spectral convergence of the reconstruction (optimised magnitude vs STFT of the output),
+- render time per audio second (wall clock and CPU seconds, style statistics excluded).
+
+Writes ``benchmarks/quality.json``, a Markdown table for BENCHMARKS.md on stdout, and
+``benchmarks/quality.png`` (spectrograms of content, style, classic and improved outputs).
+``--sweep-reconstruction`` also measures the Griffin-Lim options (initial phase, iterations) on
+the magnitudes the classic presets optimised (``benchmarks/quality_reconstruction.json``), which
+is how the new presets' reconstruction settings were chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("NEURALFX_CACHE_DIR", "off")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import neuralfx.engine as engine  # noqa: E402
+from benchmarks import metrics  # noqa: E402
+from benchmarks.signals import chords, drone, melody, rhythmic_noise  # noqa: E402
+from neuralfx.presets import load_preset  # noqa: E402
+from neuralfx.reconstruction import BlockGriffinLim  # noqa: E402
+from neuralfx.settings import Settings  # noqa: E402
+from neuralfx.style import compute_style_statistics  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Case:
+    """A test pair: ``content`` None means texture synthesis of ``style``'s length."""
+
+    name: str
+    kind: str  # "transfer" or "texture"
+    content: str | None
+    style: str
+    classic: str
+    improved: str
+
+
+SIGNALS = {"melody": melody, "chords": chords, "drone": drone, "rhythmic_noise": rhythmic_noise}
+
+CASES = (
+    Case("melody -> drone", "transfer", "melody", "drone", "style 0.01", "style+"),
+    Case("chords -> rhythmic_noise", "transfer", "chords", "rhythmic_noise", "style 0.01",
+         "style+"),
+    Case("texture of rhythmic_noise", "texture", None, "rhythmic_noise", "texture", "texture+"),
+    Case("texture of drone", "texture", None, "drone", "texture", "texture+"),
+)
+
+
+class RecordingGriffinLim(BlockGriffinLim):
+    """The engine's reconstruction, keeping the magnitudes it was given (in frame order)."""
+
+    last: RecordingGriffinLim | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pushed: list[torch.Tensor] = []
+        RecordingGriffinLim.last = self
+
+    def push(self, magnitude: torch.Tensor, last: bool) -> None:
+        self.pushed.append(magnitude.detach().cpu())
+        super().push(magnitude, last)
+
+    def magnitude(self) -> torch.Tensor:
+        return torch.cat(self.pushed, dim=-1)
+
+
+def clip(name: str, seconds: float, sr: int) -> np.ndarray:
+    return SIGNALS[name](seconds, sr)
+
+
+def render_case(case: Case, preset_name: str, seconds: float, overrides: dict) -> dict:
+    """Render one pair with one preset and measure it. Returns a result row."""
+    preset = load_preset(preset_name, **overrides)
+    s = preset.settings
+    sr = s.sample_rate
+    style = clip(case.style, seconds, sr)
+    content = None if case.content is None else clip(case.content, seconds, sr)
+    stats = compute_style_statistics(torch.from_numpy(style), s)
+    engine.BlockGriffinLim = RecordingGriffinLim  # capture the optimised magnitude
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = engine.render(None if content is None else torch.from_numpy(content)[None],
+                            stats, s, n_samples=len(style), channels=1)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        engine.BlockGriffinLim = BlockGriffinLim
+    out = out[0].numpy()
+    mag = RecordingGriffinLim.last.magnitude()
+    row = {
+        "case": case.name, "kind": case.kind, "preset": preset_name,
+        "style_distance": metrics.style_distance(out, style, sr),
+        "rhythm_similarity": metrics.rhythm_similarity(out, style, sr),
+        "spectral_convergence": metrics.reconstruction_quality(mag[0], out, sr, s.n_fft,
+                                                               s.hop_length),
+        "seconds_per_audio_second": wall / seconds,
+        "cpu_seconds_per_audio_second": cpu / seconds,
+    }
+    if content is not None:
+        row["content_similarity"] = metrics.content_similarity(out, content, sr)
+    row["_audio"] = out
+    row["_magnitude"] = mag
+    return row
+
+
+def sweep_reconstruction(rows: list[dict], seconds: float, overrides: dict) -> list[dict]:
+    """Spectral convergence and time of each initial phase and iteration count, on the
+    magnitudes the classic presets optimised (``rows`` from :func:`render_case`)."""
+    from neuralfx.spectral import frame_slice_spectrogram
+
+    out = []
+    for r in rows:
+        case = next(c for c in CASES if c.name == r["case"])
+        if r["preset"] != case.classic:
+            continue
+        mag = r["_magnitude"]
+        s = load_preset(case.classic, **overrides).settings
+        n = len(r["_audio"])
+        source = None
+        if case.content is not None:
+            content = torch.from_numpy(clip(case.content, seconds, s.sample_rate))[None]
+
+            def source(a, b, content=content, s=s):
+                spec = frame_slice_spectrogram(content, a, b, s.n_fft, s.hop_length,
+                                               complex_out=True)
+                return torch.angle(spec.sum(0, keepdim=True))
+        for phase in ("random", "zeros", "bin-frequency", "content"):
+            if phase == "content" and source is None:
+                continue
+            for iterations in (32, 100, 200, 400):
+                t0 = time.perf_counter()
+                gl = BlockGriffinLim(n, 1, s.n_fft, s.hop_length, iterations,
+                                     s.griffin_lim_momentum, phase, s.seed, "cpu", source)
+                gl.push(mag, last=True)
+                wall = time.perf_counter() - t0
+                sc = metrics.reconstruction_quality(mag[0], gl.out[0].numpy(), s.sample_rate,
+                                                    s.n_fft, s.hop_length)
+                out.append({"case": case.name, "phase_init": phase, "iterations": iterations,
+                            "spectral_convergence": sc,
+                            "seconds_per_audio_second": wall / seconds})
+                print(f"{case.name:28s} {phase:14s} {iterations:4d}  SC {sc:.4f}  "
+                      f"{wall / seconds:.3f} s/s", flush=True)
+    return out
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| pair | preset | style distance | content similarity | rhythm similarity | "
+             "spectral convergence | s per audio s (CPU s) |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        cs = f"{r['content_similarity']:.3f}" if "content_similarity" in r else "-"
+        lines.append(f"| {r['case']} | `{r['preset']}` | {r['style_distance']:.3f} | {cs} | "
+                     f"{r['rhythm_similarity']:.3f} | {r['spectral_convergence']:.3f} | "
+                     f"{r['seconds_per_audio_second']:.1f} "
+                     f"({r['cpu_seconds_per_audio_second']:.1f}) |")
+    return "\n".join(lines)
+
+
+def ratios(rows: list[dict]) -> str:
+    """The targets of issue 7, improved / classic per pair."""
+    out = []
+    by = {(r["case"], r["preset"]): r for r in rows}
+    for case in CASES:
+        a, b = by.get((case.name, case.classic)), by.get((case.name, case.improved))
+        if a is None or b is None:
+            continue
+        line = (f"- {case.name}: style distance x{b['style_distance'] / a['style_distance']:.2f}"
+                f"; spectral convergence {a['spectral_convergence']:.3f} -> "
+                f"{b['spectral_convergence']:.3f}")
+        if case.kind == "transfer":
+            line += (f"; content similarity {a['content_similarity']:.3f} -> "
+                     f"{b['content_similarity']:.3f}")
+        line += (f"; rhythm similarity {a['rhythm_similarity']:.3f} -> "
+                 f"{b['rhythm_similarity']:.3f}")
+        out.append(line)
+    return "\n".join(out)
+
+
+def plot(rows: list[dict], seconds: float, path: Path) -> None:
+    """Log spectrograms (dB) of content, style, classic and improved output for the first
+    transfer pair and the first texture pair, one row per pair."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sr = Settings().sample_rate
+    by = {(r["case"], r["preset"]): r for r in rows}
+    picks = [c for c in (CASES[1], CASES[2]) if (c.name, c.classic) in by
+             and (c.name, c.improved) in by]
+    if not picks:
+        return
+    fig, axes = plt.subplots(len(picks), 4, figsize=(13, 2.6 * len(picks)), squeeze=False)
+    for row, case in zip(axes, picks):
+        panels = [("content: " + case.content if case.content else "content: none (texture)",
+                   None if case.content is None else clip(case.content, seconds, sr)),
+                  ("style: " + case.style, clip(case.style, seconds, sr)),
+                  (f"classic '{case.classic}'", by[(case.name, case.classic)]["_audio"]),
+                  (f"improved '{case.improved}'", by[(case.name, case.improved)]["_audio"])]
+        for ax, (title, audio) in zip(row, panels):
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if audio is None:
+                ax.axis("off")
+                continue
+            spec = np.abs(np.asarray(torch.stft(torch.as_tensor(audio).float(), 1024, 256,
+                                                window=torch.hann_window(1024),
+                                                return_complex=True)))
+            db = 20 * np.log10(np.maximum(spec, 1e-5))
+            ax.imshow(db, origin="lower", aspect="auto", cmap="magma", vmin=db.max() - 80,
+                      vmax=db.max(), extent=(0, len(audio) / sr, 0, sr / 2000))
+            ax.set_xticks(range(int(len(audio) / sr) + 1))
+            ax.set_yticks([0, 5, 10])
+        row[0].set_ylabel("kHz", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=72)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--seconds", type=float, default=4.0, help="clip length (default 4 s)")
+    p.add_argument("--iterations", type=int, default=40,
+                   help="optimiser iterations for every preset (default 40; presets use more)")
+    p.add_argument("--cases", nargs="*", default=None, help="names of pairs to run (default all)")
+    p.add_argument("--presets", nargs="*", default=None, help="limit to these presets")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--sweep-reconstruction", action="store_true",
+                   help="also time Griffin-Lim options on the classic presets' magnitudes")
+    p.add_argument("--out", type=Path, default=HERE / "quality.json")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    overrides = {"device": "cpu", "precision": "fp32", "iterations": args.iterations}
+    rows = []
+    for case in CASES:
+        if args.cases and case.name not in args.cases:
+            continue
+        for name in (case.classic, case.improved):
+            if args.presets and name not in args.presets:
+                continue
+            r = render_case(case, name, args.seconds, overrides)
+            rows.append(r)
+            print({k: (round(v, 4) if isinstance(v, float) else v)
+                   for k, v in r.items() if not k.startswith("_")}, flush=True)
+    args.out.write_text(json.dumps({
+        "seconds": args.seconds, "iterations": args.iterations, "threads": args.threads,
+        "torch": torch.__version__,
+        "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]},
+        indent=1))
+    if args.sweep_reconstruction:
+        sweep = sweep_reconstruction(rows, args.seconds, overrides)
+        (HERE / "quality_reconstruction.json").write_text(json.dumps(sweep, indent=1))
+    plot(rows, args.seconds, HERE / "quality.png")
+    print(table(rows))
+    print(ratios(rows))
+
+
+if __name__ == "__main__":
+    main()

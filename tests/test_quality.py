@@ -1,0 +1,162 @@
+"""Issue 7: the autocorrelation (rhythm) loss, its style statistics, the improved presets and the
+objective quality measures of ``benchmarks/metrics.py``."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import metrics  # noqa: E402
+from benchmarks.signals import melody, rhythmic_noise  # noqa: E402
+from neuralfx.engine import render  # noqa: E402
+from neuralfx.presets import load_preset  # noqa: E402
+from neuralfx.settings import Settings  # noqa: E402
+from neuralfx.spectral import log_spectrogram, stft  # noqa: E402
+from neuralfx.style import compute_style_statistics, network_for, style_statistics  # noqa: E402
+from neuralfx.synthesis import (  # noqa: E402
+    Objective,
+    autocorrelation_loss,
+    lag_autocorrelation,
+)
+
+SR = 22050
+
+
+class _AutoLoss(torch.autograd.Function):
+    """The analytic gradient of autocorrelation_loss wrapped for torch.autograd.gradcheck."""
+
+    @staticmethod
+    def forward(ctx, features, target):
+        loss, grad = autocorrelation_loss(features, target)
+        ctx.save_for_backward(grad)
+        return loss.sum()
+
+    @staticmethod
+    def backward(ctx, g):
+        (grad,) = ctx.saved_tensors
+        return g * grad, None
+
+
+def test_autocorrelation_loss_gradcheck():
+    torch.manual_seed(0)
+    features = torch.rand(2, 4, 17, dtype=torch.float64, requires_grad=True)
+    target = torch.rand(4, 6, dtype=torch.float64)
+    assert torch.autograd.gradcheck(_AutoLoss.apply, (features, target), eps=1e-6, atol=1e-6)
+
+
+def test_autocorrelation_matches_direct_sum_and_caps_lags():
+    torch.manual_seed(1)
+    f = torch.rand(1, 3, 20, dtype=torch.float64)
+    a = lag_autocorrelation(f, 7)
+    direct = torch.stack([(f[..., :20 - k] * f[..., k:]).sum(-1) / (20 - k) for k in range(7)], -1)
+    torch.testing.assert_close(a, direct)
+    # a target with more lags than half the chunk uses only T // 2 of them
+    target = torch.zeros(3, 50, dtype=torch.float64)
+    loss, _ = autocorrelation_loss(f, target)
+    torch.testing.assert_close(loss, lag_autocorrelation(f, 10).pow(2).sum((1, 2)))
+
+
+def test_autocorrelation_loss_zero_for_identical_input():
+    s = Settings(n_filters=16, kernel_sizes=(2, 5), device="cpu")
+    audio = torch.from_numpy(rhythmic_noise(2.0, SR))
+    stats = compute_style_statistics(audio, s)
+    features = network_for(s).features(log_spectrogram(audio, s.n_fft, s.hop_length)[None])
+    for f, target in zip(features, stats.autocorrelations):
+        loss, grad = autocorrelation_loss(f, target)
+        assert loss.item() <= 1e-8 * target.pow(2).sum().item()
+        assert grad.abs().max().item() <= 1e-4 * f.abs().max().item() ** 2
+    # and clearly non-zero for another rhythm
+    other = torch.from_numpy(rhythmic_noise(2.0, SR, tempo=85.0))
+    f2 = network_for(s).features(log_spectrogram(other, s.n_fft, s.hop_length)[None])[0]
+    assert autocorrelation_loss(f2, stats.autocorrelations[0])[0].item() > 1e-3
+
+
+def test_style_autocorrelation_in_pieces_equals_whole():
+    s = Settings(n_filters=8, kernel_sizes=(3, 9), device="cpu")
+    audio = torch.from_numpy(rhythmic_noise(3.0, SR))
+    whole = compute_style_statistics(audio, s, piece_frames=4096)
+    pieces = compute_style_statistics(audio, s, piece_frames=17)
+    for a, b in zip(whole.autocorrelations, pieces.autocorrelations):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    for a, b in zip(whole.grams, pieces.grams):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_autocorrelations_survive_the_cache():
+    s = Settings(n_filters=8, kernel_sizes=(3,), device="cpu")
+    audio = torch.from_numpy(rhythmic_noise(1.5, SR, seed=7))
+    first = style_statistics(audio, s)
+    second = style_statistics(audio, s)  # from the disk cache of the conftest tmp folder
+    assert second.autocorrelations is not None
+    torch.testing.assert_close(first.autocorrelations[0], second.autocorrelations[0])
+
+
+def test_objective_rhythm_term_directional_derivative():
+    s = Settings(n_filters=8, kernel_sizes=(2, 4), device="cpu")
+    style = compute_style_statistics(torch.from_numpy(rhythmic_noise(2.0, SR)), s)
+    net = network_for(s)
+    plain = Objective(net, style.grams, None, 0.0)
+    rhythm = Objective(net, style.grams, None, 0.0, 1.0, torch.float32,
+                       style.autocorrelations, 5.0)
+    torch.manual_seed(0)
+    x = log_spectrogram(torch.from_numpy(melody(1.0, SR)), s.n_fft, s.hop_length)[None]
+    f0, g0 = plain(x)
+    f1, g1 = rhythm(x)
+    assert f1.item() > f0.item()  # the rhythm term adds a positive loss
+    d = torch.randn_like(x) * 1e-2
+    eps = 1e-2
+    fp, _ = rhythm(x + eps * d)
+    fm, _ = rhythm(x - eps * d)
+    numeric = (fp - fm).item() / (2 * eps)
+    analytic = (g1 * d).sum().item()
+    assert numeric == pytest.approx(analytic, rel=2e-2)
+
+
+def test_rhythm_weight_needs_autocorrelations():
+    s = Settings(n_filters=8, kernel_sizes=(2,), device="cpu")
+    style = compute_style_statistics(torch.from_numpy(rhythmic_noise(1.0, SR)), s)
+    with pytest.raises(ValueError, match="autocorrelation"):
+        Objective(network_for(s), style.grams, None, 0.0, 1.0, torch.float32, None, 1.0)
+
+
+@pytest.mark.parametrize("name", ["style+", "texture+"])
+def test_improved_presets_render(name, tiny):
+    preset = load_preset(name, **tiny)
+    s = preset.settings
+    assert len(s.kernel_sizes) > 1  # a bank of widths
+    style = torch.from_numpy(rhythmic_noise(2.5, SR))
+    stats = style_statistics(style, s)
+    if name == "style+":
+        assert s.init == "content"
+        content = torch.from_numpy(melody(1.5, SR))[None]
+        out = render(content, stats, s)
+        assert out.shape == content.shape
+    else:
+        assert s.autocorrelation_weight > 0 and s.content_weight == 0
+        out = render(None, stats, s, n_samples=SR)
+        assert out.shape == (1, SR)
+    assert torch.isfinite(out).all() and out.abs().max() > 1e-4
+
+
+def test_metrics_behave():
+    noise = rhythmic_noise(3.0, SR)
+    tune = melody(3.0, SR)
+    widths = (5,)
+    assert metrics.style_distance(noise, noise, SR, widths) == pytest.approx(0.0, abs=1e-6)
+    assert metrics.style_distance(tune, noise, SR, widths) > 0.3
+    assert metrics.content_similarity(tune, tune, SR) == pytest.approx(1.0)
+    assert metrics.content_similarity(noise, tune, SR) < 0.5
+    assert metrics.rhythm_similarity(noise, noise, SR) == pytest.approx(1.0)
+    other = rhythmic_noise(3.0, SR, seed=4)  # same beat, other noise
+    slower = rhythmic_noise(3.0, SR, tempo=77.0)
+    assert metrics.rhythm_similarity(other, noise, SR) > metrics.rhythm_similarity(
+        slower, noise, SR) + 0.2
+    mag = stft(torch.from_numpy(noise), 2048, 512).abs()
+    assert metrics.reconstruction_quality(mag, noise) < 1e-4
+    assert metrics.reconstruction_quality(mag, np.roll(noise, 100)) > 0.1
+    with pytest.raises(ValueError, match="shape"):
+        metrics.style_distance(np.zeros((2, 2, 2)), noise, SR)
