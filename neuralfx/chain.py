@@ -105,6 +105,13 @@ class _Container:
         for p in plugins or []:
             self.append(p)
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # --- list surface ------------------------------------------------------------------------
 
     def _index(self, index: Any) -> int:

@@ -24,6 +24,7 @@ from .settings import Settings, field_names
 from .style import STATISTICS_KEYS, StyleStatistics, style_statistics
 
 PARAMETERS = field_names() + OUTPUT_KEYS
+RESAMPLE_QUALITY = "VHQ"  # soxr's best; its cost is negligible next to the optimisation
 
 _LAYOUT_MSG = ("Provide a non-square array first to allow neuralfx to determine which dimension "
                "corresponds with the number of channels and which dimension corresponds with "
@@ -309,6 +310,16 @@ class NeuralStyle:
         return (f"<neuralfx.NeuralStyle style={style} preset={preset!r} {params} "
                 f"at {id(self):#x}>")
 
+    def __getstate__(self) -> dict[str, Any]:
+        # picklable (e.g. for process pools): the lock is not, and statistics are recomputed
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_stats")}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "_lock", threading.RLock())
+        object.__setattr__(self, "_stats", None)
+
     def reset(self) -> None:
         """Forget the last detected channel layout (pedalboard's ``reset``). There is no other
         state between calls: every call processes a whole signal."""
@@ -360,7 +371,7 @@ class NeuralStyle:
         """The effect alone: ``(channels, samples)`` at the input rate, unlevelled."""
         an_sr = settings.sample_rate
         texture = settings.content_weight == 0
-        x_an = A.resample(x, sample_rate, an_sr)
+        x_an = A.resample(x, sample_rate, an_sr, quality=RESAMPLE_QUALITY)
         n_an = x_an.shape[-1]
         if texture and self._style_audio is None:
             stats = self._input_statistics(x_an, settings)
@@ -386,7 +397,8 @@ class NeuralStyle:
         if not np.all(np.isfinite(wet_an)):
             raise RuntimeError("the engine produced NaN or infinite samples (the optimisation "
                                "diverged); try the defaults for learning_rate / optimizer")
-        return A.resample(wet_an, an_sr, sample_rate, length=x.shape[-1])
+        return A.resample(wet_an, an_sr, sample_rate, quality=RESAMPLE_QUALITY,
+                          length=x.shape[-1])
 
     def _statistics_key(self, settings: Settings) -> tuple:
         return tuple(getattr(settings, k) for k in STATISTICS_KEYS)
@@ -401,7 +413,8 @@ class NeuralStyle:
         if self._stats is not None and self._stats[0] == key:
             return self._stats[1]
         mono, sr = self._style_audio
-        audio = torch.from_numpy(A.resample(mono, sr, settings.sample_rate))
+        audio = torch.from_numpy(A.resample(mono, sr, settings.sample_rate,
+                                            quality=RESAMPLE_QUALITY))
         try:
             stats = self._compute_statistics(audio, settings)
         except ValueError as e:

@@ -6,7 +6,11 @@ import threading
 import numpy as np
 import pedalboard
 import pytest
-from conftest import TINY
+
+try:  # tests/ as a package or as a rootdir of plain modules
+    from .conftest import TINY
+except ImportError:
+    from conftest import TINY
 
 import neuralfx
 from neuralfx.effect import StreamingError

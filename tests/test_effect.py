@@ -5,7 +5,11 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import TINY
+
+try:  # tests/ as a package or as a rootdir of plain modules
+    from .conftest import TINY
+except ImportError:
+    from conftest import TINY
 
 import neuralfx
 from neuralfx import audio as A
@@ -391,3 +395,26 @@ def test_one_instance_from_two_threads(fx):
     assert not errors
     for r in results:
         np.testing.assert_array_equal(r, expected)
+
+
+def test_a_preset_style_is_used_when_no_style_is_given(tmp_path, style):
+    path = tmp_path / "preset-style.wav"
+    A.write_audio(path, style[0], style[1], bit_depth=32)
+    preset = neuralfx.load_preset("style 0.01")
+    if "style" not in getattr(type(preset), "__dataclass_fields__", {}):
+        pytest.skip("this presets version has no style field")
+    import dataclasses
+    preset = dataclasses.replace(preset, style=str(path))
+    fx = neuralfx.NeuralStyle(preset=preset, **TINY)
+    assert str(fx.style) == str(path)
+    x = signal(seconds=0.3)
+    np.testing.assert_array_equal(fx(x, SR), neuralfx.NeuralStyle(style, **TINY)(x, SR))
+
+
+def test_pickle_round_trip(fx):
+    import pickle
+
+    x = signal(seconds=0.3)
+    clone = pickle.loads(pickle.dumps(fx))
+    assert repr(clone).split(" at ")[0] == repr(fx).split(" at ")[0]
+    np.testing.assert_array_equal(clone(x, SR), fx(x, SR))
