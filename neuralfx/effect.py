@@ -248,6 +248,16 @@ class NeuralStyle:
         raise AttributeError(f"NeuralStyle has no parameter {name!r}; parameters: "
                              f"{', '.join(PARAMETERS)}, style, preset, progress")
 
+    def set_parameters(self, **parameters: Any) -> None:
+        """Set several parameters at once, validated together (for pairs that constrain each
+        other, e.g. ``n_fft=512, hop_length=128``). Nothing changes if any value is invalid."""
+        with self._lock:
+            preset = self._preset.with_overrides(**parameters)
+            object.__setattr__(self, "_preset", preset)
+            for name in parameters:
+                self._overrides[name] = getattr(preset, name) if name in OUTPUT_KEYS \
+                    else getattr(preset.settings, name)
+
     def _preset_style(self) -> Any:
         """The style file a preset was made with (presets from files may name one), or None."""
         style_path = getattr(self._preset, "style_path", None)

@@ -346,6 +346,16 @@ def test_bad_parameter_values_are_rejected_and_state_kept(fx, name, value, match
     assert getattr(fx, name) == before
 
 
+def test_set_parameters_validates_them_together(fx):
+    with pytest.raises(ValueError, match="hop_length"):
+        fx.n_fft = 128  # hop_length 128 > n_fft / 2 on its own
+    fx.set_parameters(n_fft=256, hop_length=64, mix=0.5)
+    assert (fx.n_fft, fx.hop_length, fx.mix) == (256, 64, 0.5)
+    with pytest.raises(ValueError, match="n_fft"):
+        fx.set_parameters(n_fft=8, iterations=1)
+    assert fx.iterations == TINY["iterations"]
+
+
 def test_unknown_parameters_are_rejected(style):
     with pytest.raises(ValueError, match="iteratons"):
         neuralfx.NeuralStyle(style, iteratons=3)
