@@ -35,8 +35,8 @@ from rich.table import Table
 
 from . import __version__
 
-# Heavy modules (torch, the engine, pedalboard) are imported inside the commands so that
-# `neuralfx --help` answers at once.
+# The engine, effect and file modules are imported inside the commands that use them, so that
+# this module stays a thin layer of argument parsing over the facade.
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
 FORMATS = ("wav", "flac", "mp3", "ogg", "aiff")

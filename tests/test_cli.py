@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,10 +77,13 @@ def test_every_command_has_help_with_an_example(command):
     assert "neuralfx" in result.output
 
 
-def test_version():
+def test_version_and_python_dash_m():
     result = invoke("--version")
     assert result.exit_code == 0
     assert result.stdout.strip().startswith("neuralfx ")
+    run = subprocess.run([sys.executable, "-m", "neuralfx", "process", "--bogus"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "bogus" in run.stderr
 
 
 # --- outputs -----------------------------------------------------------------------------------
@@ -352,6 +357,7 @@ def test_json_summary(tmp_path, style):
     result = process([src], style, tmp_path / "out", "--json")
     assert result.exit_code == 0
     summary = json.loads(result.stdout)  # stdout holds only the JSON
+    assert result.stderr == ""  # --quiet: nothing else
     assert summary["processed"] == 1 and summary["failed"] == 0
     assert summary["preset"] == "style 0.01"
     assert summary["settings"]["n_filters"] == 32
