@@ -364,6 +364,14 @@ def test_user_folder_comes_from_the_environment(user_dir):
     assert [r for r in list_presets() if r.kind == "user"] == []
 
 
+def test_default_user_folder_is_the_platform_data_folder(monkeypatch):
+    import platformdirs
+
+    monkeypatch.delenv(P.PRESET_DIR_ENV)
+    expected = Path(platformdirs.user_data_dir("neuralfx")) / "presets"
+    assert user_preset_dir() == expected
+
+
 def test_save_list_load_delete(user_dir):
     mine = load_preset("draft", iterations=12)
     path = save_user_preset(mine, "my draft")
