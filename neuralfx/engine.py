@@ -75,7 +75,9 @@ def render(content: torch.Tensor | None, style: StyleStatistics, settings: Setti
         ``(channels, samples)`` float32 on the CPU, same length as the content.
     """
     if content is not None:
-        content = content.reshape(-1, content.shape[-1]).float().cpu()
+        if content.dim() == 1:
+            content = content[None]
+        content = content.reshape(-1, content.shape[-1]).float().cpu() if content.numel() else content
         channels, n_samples = content.shape
     if n_samples is None:
         raise ValueError("n_samples is needed when there is no content")
@@ -88,7 +90,12 @@ def render(content: torch.Tensor | None, style: StyleStatistics, settings: Setti
     configure_matmul(settings.precision)
     hop, n_fft = settings.hop_length, settings.n_fft
     total = n_frames(n_samples, hop)
-    plan = plan_chunks(total, settings.chunk_frames, settings.overlap_frames,
+    # The signal's first and last frames are seen by fewer network windows than inner frames
+    # and would stay under-constrained (an audible fade at both ends), so the optimised
+    # spectrogram extends `edge` frames beyond the signal (silent content there); they are
+    # cropped before reconstruction.
+    edge = settings.receptive_field - 1
+    plan = plan_chunks(total + 2 * edge, settings.chunk_frames, settings.overlap_frames,
                        settings.receptive_field)
     network = network_for(settings)
     grams = [g.to(device) for g in style.grams]
@@ -109,7 +116,8 @@ def render(content: torch.Tensor | None, style: StyleStatistics, settings: Setti
         content_spec = None
         if content is not None:
             content_spec = torch.stack([
-                frame_slice_spectrogram(content[c], plan.starts[i], plan.stop(i), n_fft, hop)
+                frame_slice_spectrogram(content[c], plan.starts[i] - edge, plan.stop(i) - edge,
+                                        n_fft, hop)
                 for i, c in batch]).to(device)
         x0 = torch.stack([chunk_noise(settings, i, plan.length) for i, _ in batch]).to(device)
         if settings.init == "content":
@@ -134,7 +142,12 @@ def render(content: torch.Tensor | None, style: StyleStatistics, settings: Setti
                 joiner.add(i, torch.stack([per_channel[k] for k in range(channels)]))
         ready = joiner.pop_ready()
         if ready is not None:
-            recon.push(ready, last=joiner.pending_start >= total)
+            # ready covers plan frames [end - n, end); keep those inside the signal
+            end = joiner.pending_start
+            lo, hi = max(end - ready.shape[-1], edge), min(end, edge + total)
+            if hi > lo:
+                recon.push(ready[..., lo - (end - ready.shape[-1]):hi - (end - ready.shape[-1])],
+                           last=hi == edge + total)
         if progress is not None:
             progress(Progress("reconstruct", b0 + len(batch), len(items)))
     return recon.out

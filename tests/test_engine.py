@@ -1,0 +1,323 @@
+"""The synthesis engine: tensors in, tensors out, at the analysis rate."""
+
+import math
+
+import pytest
+import torch
+
+from neuralfx.chunking import MagnitudeJoiner, crossfade_weights, plan_chunks
+from neuralfx.engine import Progress, render
+from neuralfx.network import GramAccumulator, gram, random_network
+from neuralfx.settings import Settings, SettingsError
+from neuralfx.spectral import (
+    griffin_lim,
+    initial_phase,
+    log_spectrogram,
+    spectral_convergence,
+    stft,
+)
+from neuralfx.style import compute_style_statistics, style_statistics
+from neuralfx.synthesis import Objective, content_loss, lbfgs, optimise, style_loss
+
+from .conftest import TINY
+
+SR = 22050
+
+
+def noise(seconds, seed=0, scale=0.1, samples=None):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(samples or int(seconds * SR), generator=g) * scale
+
+
+def tone(seconds, freq=440.0):
+    t = torch.arange(int(seconds * SR)) / SR
+    return 0.3 * torch.sin(2 * math.pi * freq * t)
+
+
+@pytest.fixture(scope="module")
+def settings():
+    return Settings(**TINY)
+
+
+@pytest.fixture(scope="module")
+def stats(settings):
+    return compute_style_statistics(noise(2.0, seed=1), settings)
+
+
+# --- shapes and lengths -------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [1, 7, 511, 1000, 2049, int(1.3 * SR) + 3, int(4.7 * SR) + 1])
+def test_output_has_exactly_the_input_length(n, settings, stats):
+    out = render(noise(0, samples=n)[None], stats, settings)
+    assert out.shape == (1, n)
+    assert out.dtype == torch.float32
+    assert torch.isfinite(out).all()
+
+
+def test_texture_of_any_length_and_channels(settings, stats):
+    out = render(None, stats, settings, n_samples=12345, channels=3)
+    assert out.shape == (3, 12345)
+    assert out.abs().max() > 0
+
+
+def test_empty_input_gives_empty_output(settings, stats):
+    assert render(torch.zeros(2, 0), stats, settings).shape == (2, 0)
+
+
+def test_texture_needs_a_length(settings, stats):
+    with pytest.raises(ValueError, match="n_samples"):
+        render(None, stats, settings)
+
+
+def test_long_input_is_chunked_and_batched(stats):
+    s = Settings(**TINY).replace(memory_budget_mb=1)  # one chunk per batch
+    events = []
+    out = render(noise(7.3)[None], stats, s, progress=events.append)
+    assert out.shape[-1] == int(7.3 * SR)
+    optimise_events = [e for e in events if e.stage == "optimise"]
+    assert {e.chunks_total for e in events} == {len(plan_chunks(
+        317 + 2 * 10, s.chunk_frames, s.overlap_frames, 11))}
+    assert max(e.iteration for e in optimise_events) == s.iterations
+    assert events[-1] == Progress("reconstruct", events[-1].chunks_total, events[-1].chunks_total)
+
+
+# --- determinism --------------------------------------------------------------------------
+
+def test_same_seed_same_result(settings, stats):
+    x = noise(1.5, seed=4)[None]
+    assert torch.equal(render(x, stats, settings), render(x, stats, settings))
+
+
+def test_other_seed_other_result(settings, stats):
+    x = noise(1.5, seed=4)[None]
+    a = render(x, stats, settings)
+    b = render(x, compute_style_statistics(noise(2.0, seed=1), settings.replace(seed=1)),
+               settings.replace(seed=1))
+    assert not torch.allclose(a, b)
+
+
+def test_network_weights_are_fixed_by_the_seed():
+    a = random_network(65, 8, (3, 5), 7)
+    random_network.cache_clear()
+    b = random_network(65, 8, (3, 5), 7)
+    assert all(torch.equal(x, y) for x, y in zip(a.weights, b.weights))
+    assert [w.shape for w in a.weights] == [(8, 65, 3), (8, 65, 5)]
+    c = random_network(65, 8, (3, 5), 8)
+    assert not torch.equal(a.weights[0], c.weights[0])
+
+
+def test_batching_does_not_change_a_chunk(stats):
+    # Chunks are independent problems: the same chunk optimised alone and inside a batch
+    # follows the same path (per-chunk L-BFGS history and line search).
+    s = Settings(**TINY)
+    net = random_network(s.n_bins, s.n_filters, s.kernel_sizes, s.seed)
+    content = torch.stack([log_spectrogram(noise(0.6, seed=k), s.n_fft, s.hop_length)
+                           for k in range(3)])
+    x0 = torch.randn(content.shape, generator=torch.Generator().manual_seed(0)) * 1e-3
+    batched, fb = lbfgs(Objective(net, stats.grams, content, 0.01), x0, 8)
+    for k in range(3):
+        alone, fa = lbfgs(Objective(net, stats.grams, content[k:k + 1], 0.01), x0[k:k + 1], 8)
+        assert fb[k] <= fa[0] * (1 + 1e-3)
+        assert torch.allclose(batched[k], alone[0], rtol=1e-3, atol=1e-4)
+
+
+# --- losses and optimiser -----------------------------------------------------------------
+
+@pytest.mark.parametrize("frames", [5, 40])  # fewer and more frames than filters
+def test_style_loss_matches_the_direct_gram_loss(frames):
+    g = torch.Generator().manual_seed(0)
+    f = torch.rand(2, 16, frames, generator=g, dtype=torch.float64).float()
+    target = gram(torch.rand(1, 16, 30, generator=g))[0]
+    fx = f.clone().requires_grad_(True)
+    direct = (gram(fx) - target).pow(2).sum((1, 2))
+    direct.sum().backward()
+    loss, grad = style_loss(f, target)
+    assert torch.allclose(loss, direct.detach(), rtol=1e-4)
+    assert torch.allclose(grad, fx.grad, rtol=1e-3, atol=1e-6)
+
+
+def test_content_loss_gradient():
+    f = torch.rand(1, 4, 6, requires_grad=True)
+    t = torch.rand(1, 4, 6)
+    loss, grad = content_loss(f.detach(), t, 0.5)
+    (0.5 * (f - t).pow(2).sum()).backward()
+    assert torch.allclose(grad, f.grad) and torch.allclose(loss, 0.5 * (f - t).pow(2).sum())
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_loss_decreases(optimizer, settings, stats):
+    net = random_network(settings.n_bins, settings.n_filters, settings.kernel_sizes, settings.seed)
+    content = log_spectrogram(tone(1.0), settings.n_fft, settings.hop_length)[None]
+    objective = Objective(net, stats.grams, content, 0.01)
+    x0 = torch.randn(content.shape, generator=torch.Generator().manual_seed(0)) * 1e-3
+    start, _ = objective(x0)
+    _, end = optimise(objective, x0, optimizer, 20, learning_rate=0.05)
+    assert end[0] < 0.5 * start[0]
+
+
+def test_objective_matches_autograd_of_the_classic_loss(stats, settings):
+    net = random_network(settings.n_bins, settings.n_filters, settings.kernel_sizes, settings.seed)
+    content = log_spectrogram(tone(0.5), settings.n_fft, settings.hop_length)[None]
+    objective = Objective(net, stats.grams, content, 0.1, style_weight=2.0)
+    x = content + 0.1 * torch.randn(content.shape, generator=torch.Generator().manual_seed(2))
+    loss, grad = objective(x)
+    xr = x.clone().requires_grad_(True)
+    f = net.features(xr)[0]
+    fc = net.features(content)[0]
+    classic = 2.0 * (gram(f) - stats.grams[0]).pow(2).sum() + 0.1 * (f - fc).pow(2).sum()
+    classic.backward()
+    assert torch.allclose(loss[0], classic.detach(), rtol=1e-4)
+    assert torch.allclose(grad, xr.grad, rtol=1e-3, atol=1e-3 * xr.grad.abs().max().item())
+
+
+# --- style statistics ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("kernel_sizes", [(11,), (2, 5, 11)])
+@pytest.mark.parametrize("piece_frames", [7, 16, 1000])
+def test_gram_in_pieces_equals_one_shot(kernel_sizes, piece_frames):
+    s = Settings(**TINY).replace(kernel_sizes=kernel_sizes)
+    audio = noise(1.7, seed=5)
+    pieces = compute_style_statistics(audio, s, piece_frames=piece_frames)
+    net = random_network(s.n_bins, s.n_filters, s.kernel_sizes, s.seed)
+    whole = net.features(log_spectrogram(audio, s.n_fft, s.hop_length)[None])
+    for g, f in zip(pieces.grams, whole):
+        assert torch.allclose(g, gram(f)[0], rtol=1e-4, atol=1e-6)
+
+
+def test_gram_accumulator_pools_batches():
+    f = torch.rand(3, 8, 10)
+    acc = GramAccumulator()
+    acc.add([f[:2]])
+    acc.add([f[2:]])
+    flat = f.transpose(0, 1).reshape(8, -1)
+    assert torch.allclose(acc.grams()[0], flat @ flat.T / 30, rtol=1e-5)
+
+
+def test_style_shorter_than_the_receptive_field_is_a_clear_error(settings):
+    with pytest.raises(ValueError, match="style is 0.0.* s long.*at least"):
+        compute_style_statistics(noise(0.05), settings)
+
+
+def test_style_statistics_are_cached(settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURALFX_CACHE_DIR", str(tmp_path))
+    audio = noise(1.0, seed=9)
+    first = style_statistics(audio, settings)
+    files = list(tmp_path.glob("*.pt"))
+    assert len(files) == 1
+    again = style_statistics(audio, settings)
+    assert torch.equal(first.grams[0], again.grams[0])
+    style_statistics(audio, settings.replace(seed=3))  # other network, other entry
+    assert len(list(tmp_path.glob("*.pt"))) == 2
+    files[0].write_bytes(b"garbage")  # a damaged entry is recomputed
+    assert torch.allclose(style_statistics(audio, settings).grams[0], first.grams[0])
+
+
+# --- Griffin-Lim --------------------------------------------------------------------------
+
+def test_griffin_lim_converges_on_a_consistent_spectrogram():
+    y = tone(1.0, 330) + 0.5 * tone(1.0, 495) + noise(1.0, scale=0.01)
+    mag = stft(y, 1024, 256).abs()[None]
+    phase = initial_phase("bin-frequency", mag.shape, 256, 1024, torch.Generator(), "cpu")
+    audio, _ = griffin_lim(mag, 1024, 256, len(y), 60, 0.99, phase)
+    assert audio.shape == (1, len(y))
+    assert spectral_convergence(audio, mag, 1024, 256).item() < 0.08
+
+
+def test_fast_griffin_lim_beats_plain_at_equal_iterations():
+    y = tone(1.0, 330) + 0.5 * tone(1.0, 523) + noise(1.0, scale=0.02)
+    mag = stft(y, 1024, 256).abs()[None]
+    g = torch.Generator().manual_seed(0)
+    phase = initial_phase("random", mag.shape, 256, 1024, g, "cpu")
+    fast, _ = griffin_lim(mag, 1024, 256, len(y), 30, 0.99, phase)
+    plain, _ = griffin_lim(mag, 1024, 256, len(y), 30, 0.0, phase)
+    assert (spectral_convergence(fast, mag, 1024, 256)
+            < spectral_convergence(plain, mag, 1024, 256))
+
+
+def test_spectral_convergence_is_zero_for_the_true_signal():
+    y = noise(0.5)
+    assert spectral_convergence(y, stft(y, 512, 128).abs(), 512, 128).item() < 1e-5
+
+
+# --- numerical safety ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("signal", ["silence", "dc", "full_scale", "clipped"])
+def test_no_nan_or_inf(signal, settings, stats):
+    n = int(1.2 * SR)
+    x = {"silence": torch.zeros(n), "dc": torch.full((n,), 0.5),
+         "full_scale": torch.sign(tone(1.2, 100)) * 1.0,
+         "clipped": (tone(1.2) * 10).clamp(-1, 1)}[signal]
+    out = render(x[None], stats, settings)
+    assert torch.isfinite(out).all()
+    if signal != "silence":
+        st = compute_style_statistics(x, settings)
+        assert torch.isfinite(render(x[None], st, settings)).all()
+
+
+# --- chunk plan and seams -----------------------------------------------------------------
+
+def test_chunk_plan_covers_everything_with_equal_chunks():
+    plan = plan_chunks(1000, 100, 20, 11)
+    assert plan.starts[0] == 0 and plan.stop(len(plan) - 1) == 1000
+    assert all(b - a <= 80 for a, b in zip(plan.starts, plan.starts[1:]))
+    assert plan_chunks(5, 100, 20, 11) == type(plan)((0,), 11, 5)
+
+
+def test_crossfade_weights_are_power_complementary():
+    plan = plan_chunks(500, 100, 30, 1)
+    power = torch.zeros(500)
+    for i in range(len(plan)):
+        power[plan.starts[i]:plan.stop(i)] += crossfade_weights(plan, i) ** 2
+    assert torch.allclose(power, torch.ones(500), atol=1e-6)
+
+
+def test_joiner_hands_out_frames_in_order_and_bounded():
+    plan = plan_chunks(300, 100, 20, 1)
+    joiner = MagnitudeJoiner(plan, 1, 3)
+    out = []
+    for i in range(len(plan)):
+        joiner.add(i, torch.ones(1, 3, 100))
+        ready = joiner.pop_ready()
+        if ready is not None:
+            out.append(ready)
+        assert joiner.pending.shape[-1] <= 100
+    joined = torch.cat(out, -1)
+    assert joined.shape == (1, 3, 300)
+    assert torch.allclose(joined, torch.ones_like(joined), atol=1e-6)
+
+
+def test_rms_at_seams_stays_within_1_db():
+    # A long stationary input with content dominating: any level change at a chunk crossfade
+    # or at a Griffin-Lim block boundary is the join's fault.
+    s = Settings(**TINY).replace(content_weight=10.0, iterations=8, griffin_lim_iterations=16,
+                                 chunk_seconds=1.5, overlap_seconds=0.5, memory_budget_mb=1)
+    x = noise(8.0, seed=11)
+    out = render(x[None], compute_style_statistics(x, s), s)[0]
+    plan = plan_chunks(out.shape[-1] // s.hop_length + 1 + 20, s.chunk_frames,
+                       s.overlap_frames, 11)
+    assert len(plan) >= 5
+
+    def rms_db(a, b):
+        return 20 * math.log10(out[a:b].pow(2).mean().sqrt())
+
+    for i in range(1, len(plan)):
+        a = (plan.starts[i] - 10) * s.hop_length
+        b = (plan.stop(i - 1) - 10) * s.hop_length
+        around = rms_db(max(a - SR, 0), a) / 2 + rms_db(b, b + SR) / 2
+        assert abs(rms_db(a, b) - around) < 1.0, f"seam {i}"
+    # and no fade at either end
+    whole = rms_db(0, out.shape[-1])
+    assert abs(rms_db(0, SR // 4) - whole) < 1.5
+    assert abs(rms_db(out.shape[-1] - SR // 4, out.shape[-1]) - whole) < 1.5
+
+
+# --- settings -----------------------------------------------------------------------------
+
+def test_settings_errors_name_field_value_and_range():
+    with pytest.raises(SettingsError, match=r"n_fft = 7 .*16 to 16384"):
+        Settings(n_fft=7)
+    with pytest.raises(SettingsError, match="unknown parameter.*'iteration'"):
+        Settings().replace(iteration=3)
+    with pytest.raises(SettingsError, match="overlap_seconds"):
+        Settings(chunk_seconds=2, overlap_seconds=1.5)
+    assert Settings(kernel_sizes=5).kernel_sizes == (5,)
