@@ -24,6 +24,8 @@ from .settings import Settings, field_names
 from .style import STATISTICS_KEYS, StyleStatistics, style_statistics
 
 PARAMETERS = field_names() + OUTPUT_KEYS
+# -0.1 dBFS: headroom for lossy encoders and inter-sample peaks
+PEAK_CEILING = 10 ** (-0.1 / 20)
 RESAMPLE_QUALITY = "VHQ"  # soxr's best; its cost is negligible next to the optimisation
 
 _LAYOUT_MSG = ("Provide a non-square array first to allow neuralfx to determine which dimension "
@@ -179,8 +181,9 @@ class NeuralStyle:
     the input's integrated loudness (BS.1770; the RMS fallback of
     :func:`neuralfx.audio.loudness` below 0.4 s). ``mix`` is the linear dry/wet balance
     (0 = the input untouched, 1 = all effect). Finally a look-ahead peak limiter keeps every
-    sample within full scale (or within the input's own peak, if that was above 1.0), which can
-    lower the loudness of very peaky results slightly. Output is never NaN or Inf: the engine
+    sample within -0.1 dBFS, or within the input's own peak if that was higher (so nothing goes
+    above full scale unless the input did); the loudness match makes up for the limiter, except
+    when the ceiling makes the input's loudness unreachable. Output is never NaN or Inf: the engine
     producing non-finite values is an error, not silent output. Silence in gives silence out,
     empty in gives empty out, NaN/Inf in raises ``ValueError``.
 
@@ -454,7 +457,7 @@ class NeuralStyle:
     def _level(dry: np.ndarray, wet: np.ndarray, sample_rate: float,
                preset: Preset) -> np.ndarray:
         """Loudness match, dry/wet mix and full-scale safety."""
-        ceiling = max(1.0, float(np.max(np.abs(dry))))
+        ceiling = max(PEAK_CEILING, float(np.max(np.abs(dry))))
         if dry.shape[0] > 1 and preset.settings.content_weight > 0:
             wet = _balance_channels(wet, dry, sample_rate)
         if preset.match_loudness:
