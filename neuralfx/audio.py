@@ -51,7 +51,8 @@ def read_audio(path: PathLike) -> tuple[np.ndarray, float]:
         raise AudioFileError(f"{path}: is a folder, not an audio file")
     try:
         with AudioFile(str(path)) as f:
-            audio = f.read(f.frames)
+            # pedalboard refuses read(0): an empty file is an empty array
+            audio = f.read(f.frames) if f.frames else np.zeros((f.num_channels, 0), np.float32)
             sample_rate = float(f.samplerate)
     except Exception as e:  # pedalboard raises ValueError/RuntimeError with its own wording
         raise AudioFileError(f"{path}: cannot decode this file as audio ({e})") from e
@@ -94,6 +95,7 @@ def write_audio(path: PathLike, audio: np.ndarray, sample_rate: float, *,
     # the temporary keeps the extension: pedalboard picks the encoder from it
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{suffix}")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
     try:
         try:
             kwargs = {"quality": quality} if quality is not None else {}
@@ -108,6 +110,12 @@ def write_audio(path: PathLike, audio: np.ndarray, sample_rate: float, *,
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # --- layouts ---------------------------------------------------------------------------------
