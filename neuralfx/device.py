@@ -58,3 +58,8 @@ def configure_matmul(precision: str) -> None:
     allow = precision in ("tf32", "auto")
     torch.backends.cuda.matmul.allow_tf32 = allow
     torch.backends.cudnn.allow_tf32 = allow
+
+
+def accumulation_dtype(device: torch.device) -> torch.dtype:
+    """float64 for sums that cancel (loss values, Gram sums); MPS has no float64."""
+    return torch.float32 if device.type == "mps" else torch.float64

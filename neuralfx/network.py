@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .device import accumulation_dtype
+
 
 @dataclass(eq=False)
 class RandomNetwork:
@@ -89,12 +91,12 @@ class GramAccumulator:
     def add(self, features: list[torch.Tensor]) -> None:
         """``features``: per width ``(batch, filters, frames)``; batch entries are pooled."""
         if self.sums is None:
-            self.sums = [torch.zeros(f.shape[1], f.shape[1], dtype=torch.float64,
-                                     device=f.device) for f in features]
+            self.sums = [torch.zeros(f.shape[1], f.shape[1], device=f.device,
+                                     dtype=accumulation_dtype(f.device)) for f in features]
             self.frames = [0] * len(features)
         for i, f in enumerate(features):
             flat = f.transpose(0, 1).reshape(f.shape[1], -1)
-            self.sums[i] += (flat @ flat.T).double()
+            self.sums[i] += (flat @ flat.T).to(self.sums[i].dtype)
             self.frames[i] += flat.shape[1]
 
     def grams(self) -> list[torch.Tensor]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .device import accumulation_dtype
 from .network import RandomNetwork
 
 LossAndGrad = Callable[[torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
@@ -33,9 +34,10 @@ def style_loss(features: torch.Tensor, target_gram: torch.Tensor,
     if t < n:
         small = features.transpose(1, 2) @ features  # (B, T, T)
         gf = (target_gram.to(dtype) @ features.to(dtype)).float()  # (B, N, T)
-        g2 = target_gram.double().pow(2).sum()
-        loss = (small.double().pow(2).sum((1, 2)) / t**2
-                - 2 * (features.double() * gf.double()).sum((1, 2)) / t + g2)
+        acc = accumulation_dtype(features.device)
+        g2 = target_gram.to(acc).pow(2).sum()
+        loss = (small.to(acc).pow(2).sum((1, 2)) / t**2
+                - 2 * (features.to(acc) * gf.to(acc)).sum((1, 2)) / t + g2)
         grad = 4 / t**2 * (features @ small) - 4 / t * gf
     else:
         f = features.to(dtype)
