@@ -104,6 +104,9 @@ def test_outputs_keep_length_rate_channels_and_format(tmp_path, style):
         assert r == rate and file_dtype == dtype
         assert np.all(np.isfinite(audio)) and np.abs(audio).max() > 1e-3  # not silence
         assert not np.allclose(audio, read(src)[0], atol=1e-2)  # actually processed
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "mono_style-0.01.wav").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_format_bit_depth_rate_and_name_template(tmp_path, style):
@@ -226,6 +229,7 @@ def test_bad_files_fail_alone_and_the_batch_goes_on(tmp_path, style):
     assert (summary["processed"], summary["failed"]) == (2, 4)
     errors = {Path(f["input"]).name: f["error"] for f in summary["files"]}
     assert "NaN" in errors["nan.wav"]
+    assert "no audio samples" in errors["empty.wav"]
     assert "missing.wav" in errors["missing.wav"]
     assert sorted(p.name for p in out.iterdir()) == ["good1_style-0.01.wav",
                                                       "good2_style-0.01.wav"]
