@@ -23,7 +23,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_has_fast_bf16() -> bool:
     """True when the CPU multiplies bf16 natively (AVX512-BF16 or AMX); else bf16 is emulated
     and slower than fp32 (measured: see BENCHMARKS.md)."""

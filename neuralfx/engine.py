@@ -7,8 +7,8 @@ log-magnitude optimisation -> magnitudes joined across chunks -> block Griffin-L
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -75,10 +75,9 @@ def render(content: torch.Tensor | None, style: StyleStatistics, settings: Setti
         ``(channels, samples)`` float32 on the CPU, same length as the content.
     """
     if content is not None:
-        if content.dim() == 1:
-            content = content[None]
-        content = content.reshape(-1, content.shape[-1]).float().cpu() if content.numel() else content
-        channels, n_samples = content.shape
+        content = content.float().cpu()
+        channels, n_samples = (1, content.shape[-1]) if content.dim() == 1 else content.shape
+        content = content.reshape(channels, n_samples)
     if n_samples is None:
         raise ValueError("n_samples is needed when there is no content")
     if settings.init == "content" and content is None:

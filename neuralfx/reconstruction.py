@@ -9,7 +9,7 @@ them is coherent: no energy dip or comb filtering at block boundaries.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

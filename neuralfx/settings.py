@@ -58,7 +58,7 @@ class Settings:
         object.__setattr__(self, "kernel_sizes", _as_kernel_sizes(self.kernel_sizes))
         validate(self)
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed, validated like the original."""
         unknown = sorted(set(changes) - set(field_names()))
         if unknown:
