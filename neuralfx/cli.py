@@ -621,6 +621,9 @@ def process(
                                help="No progress bars or messages; failures still go to "
                                     "stderr."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="Only show what would be done: each input, its output "
+                                      "and whether it would be processed, skipped or fail."),
 ) -> None:
     """Apply a neural style (and a chain of pedalboard effects) to audio files.
 
@@ -667,13 +670,15 @@ def process(
                   seed=preset_obj.settings.seed)
     jobs = plan_outputs(found, output_dir, name_template, fmt, values)
     _check_clashes(jobs)
+    policy = "skip" if skip_existing else "overwrite" if overwrite else "error"
+    if dry_run:
+        raise typer.Exit(_dry_run(jobs, policy, as_json))
 
     ui = Ui(quiet)
     effect = _effect(style, preset_obj, ui)
     from .chain import Pedalboard
 
     board = Pedalboard(pre_cli + pre_preset + [effect] + post_preset + post_cli)
-    policy = "skip" if skip_existing else "overwrite" if overwrite else "error"
     for job in jobs:
         if job.status == "failed":
             ui.error(escape(_with_path(job.source, job.error or "")))
@@ -698,6 +703,32 @@ def process(
                      settings=preset_obj.settings.as_dict())
         code = _report(jobs, ui, as_json, extra)
     raise typer.Exit(code)
+
+
+def _dry_run(jobs: list[Job], policy: str, as_json: bool) -> int:
+    """Lists the plan; nothing is read, rendered or written. Exit 1 if a file would fail."""
+    plan = []
+    for job in jobs:
+        action, why = "process", None
+        if job.status == "failed":
+            action, why = "fail", job.error
+        elif not job.source.is_file():
+            action, why = "fail", f"{job.source}: no such file"
+        elif job.output.exists():
+            action = {"skip": "skip", "overwrite": "overwrite"}.get(policy, "fail")
+            why = f"{job.output} exists" + ("" if action != "fail" else
+                                            "; pass --overwrite or --skip-existing")
+        plan.append({"input": str(job.source), "output": str(job.output), "action": action,
+                     "reason": why})
+    if as_json:
+        typer.echo(json.dumps({"dry_run": True, "files": plan}, indent=2))
+    else:
+        table = Table("input", "output", "action")
+        for p in plan:
+            action = p["action"] + (f" ({p['reason']})" if p["action"] == "fail" else "")
+            table.add_row(escape(p["input"]), escape(p["output"]), escape(action))
+        Console(highlight=False).print(table)
+    return EXIT_FAILED if any(p["action"] == "fail" for p in plan) else 0
 
 
 def _preset_style(preset) -> Path | None:

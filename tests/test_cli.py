@@ -261,6 +261,22 @@ def test_existing_outputs_are_never_overwritten_without_a_flag(tmp_path, style):
     assert read(target)[0].shape == (1, 11025)
 
 
+def test_dry_run_plans_without_writing(tmp_path, style):
+    a = write(tmp_path / "a.wav", tone(0.5, 22050), 22050)
+    b = write(tmp_path / "b.wav", tone(0.5, 22050), 22050)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_style-0.01.wav").write_bytes(b"old")
+    result = process([a, b, tmp_path / "gone.wav"], style, out, "--dry-run", "--json")
+    assert result.exit_code == 1, result.output
+    actions = [f["action"] for f in json.loads(result.stdout)["files"]]
+    assert actions == ["fail", "process", "fail"]
+    result = process([a, b], style, out, "--dry-run", "--skip-existing", "--json")
+    assert result.exit_code == 0
+    assert [f["action"] for f in json.loads(result.stdout)["files"]] == ["skip", "process"]
+    assert sorted(p.name for p in out.iterdir()) == ["a_style-0.01.wav"]
+
+
 def test_an_output_never_replaces_an_input(tmp_path, style):
     src = write(tmp_path / "a.wav", tone(0.5, 22050), 22050)
     before = src.read_bytes()
