@@ -193,6 +193,10 @@ def _check_template(template: str) -> None:
     if not probe or Path(probe).is_absolute() or ".." in parts or probe.endswith(("/", os.sep)):
         raise _usage(f"{template!r}: the name must be a relative file name (sub-folders allowed, "
                      "no '..')", "--name-template")
+    if Path(probe).suffix[1:].lower() not in BIT_DEPTHS:
+        raise _usage(f"{template!r}: the name must end in an audio extension, usually .{{ext}} "
+                     f"(the input's format or --format), or one of "
+                     f"{', '.join('.' + f for f in FORMATS)}", "--name-template")
 
 
 def _fill_template(template: str, values: dict[str, Any]) -> str:

@@ -339,6 +339,7 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path, style, monkeypatch, int
     (["--set", "iterations"], "--set"),
     (["--name-template", "{stem}_{bogus}.{ext}"], "bogus"),
     (["--name-template", "../{stem}.{ext}"], "--name-template"),
+    (["--name-template", "{stem}"], "extension"),
     (["--format", "xyz"], "xyz"),
     (["--format", "mp3", "--bit-depth", "24"], "--bit-depth"),
     (["--bit-depth", "12"], "12"),
