@@ -74,79 +74,128 @@ def render(content: torch.Tensor | None, style: StyleStatistics, settings: Setti
     Returns:
         ``(channels, samples)`` float32 on the CPU, same length as the content.
     """
-    if content is not None:
-        content = content.float().cpu()
-        channels, n_samples = (1, content.shape[-1]) if content.dim() == 1 else content.shape
-        content = content.reshape(channels, n_samples)
-    if n_samples is None:
-        raise ValueError("n_samples is needed when there is no content")
-    if settings.init == "content" and content is None:
-        raise ValueError("init = 'content' needs a content signal")
-    if n_samples == 0:
-        return torch.zeros(channels, 0)
+    return render_many([content], style, settings, n_samples=[n_samples],
+                       channels=[channels], progress=progress)[0]
+
+
+def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
+                settings: Settings, *, n_samples: list[int | None] | None = None,
+                channels: list[int] | None = None,
+                progress: ProgressCallback | None = None) -> list[torch.Tensor]:
+    """:func:`render` for several signals with one style: chunks of all signals fill the same
+    batches (what keeps a GPU busy when a folder holds many short files). Each signal's result
+    is the one :func:`render` gives it alone. ``contents`` are all signals, or all None for
+    textures of ``n_samples[k] x channels[k]``."""
+    count = len(contents)
+    textures = sum(c is None for c in contents)
+    if 0 < textures < count:
+        raise ValueError("render_many takes all contents or all None (textures), not a mix")
+    n_samples = n_samples or [None] * count
+    channels = channels or [1] * count
     device = resolve_device(settings.device)
     dtype = compute_dtype(settings.precision, device)
     configure_matmul(settings.precision)
-    hop, n_fft = settings.hop_length, settings.n_fft
-    total = n_frames(n_samples, hop)
-    # The signal's first and last frames are seen by fewer network windows than inner frames
-    # and would stay under-constrained (an audible fade at both ends), so the optimised
-    # spectrogram extends `edge` frames beyond the signal (silent content there); they are
-    # cropped before reconstruction.
-    edge = settings.receptive_field - 1
-    plan = plan_chunks(total + 2 * edge, settings.chunk_frames, settings.overlap_frames,
-                       settings.receptive_field)
+    signals = [_Signal(c, n, ch, settings, device)
+               for c, n, ch in zip(contents, n_samples, channels)]
     network = network_for(settings)
     grams = [g.to(device) for g in style.grams]
-    items = [(i, c) for i in range(len(plan)) for c in range(channels)]
-    size = batch_size(settings, plan.length, device)
-    joiner = MagnitudeJoiner(plan, channels, settings.n_bins)
-    phase_source = None
-    if content is not None:
-        def phase_source(start: int, stop: int) -> torch.Tensor:
-            spec = frame_slice_spectrogram(content, start, stop, n_fft, hop, complex_out=True)
-            return torch.angle(spec.sum(0, keepdim=True))
-    recon = BlockGriffinLim(n_samples, channels, n_fft, hop, settings.griffin_lim_iterations,
-                            settings.griffin_lim_momentum, settings.phase_init, settings.seed,
-                            device, phase_source)
-    finished: dict[int, dict[int, torch.Tensor]] = {}
-    for b0 in range(0, len(items), size):
-        batch = items[b0:b0 + size]
+    autos = (None if style.autocorrelations is None
+             else [a.to(device) for a in style.autocorrelations])
+    items = [(sig, i, c) for sig in signals for i in range(len(sig.plan or ()))
+             for c in range(sig.channels)]
+    done = 0
+    while done < len(items):
+        # one batch: consecutive chunks of equal length, as many as the memory budget holds
+        length = items[done][0].plan.length
+        size = batch_size(settings, length, device)
+        stop = done
+        while stop < len(items) and stop - done < size and items[stop][0].plan.length == length:
+            stop += 1
+        batch = items[done:stop]
         content_spec = None
-        if content is not None:
-            content_spec = torch.stack([
-                frame_slice_spectrogram(content[c], plan.starts[i] - edge, plan.stop(i) - edge,
-                                        n_fft, hop)
-                for i, c in batch]).to(device)
-        x0 = torch.stack([chunk_noise(settings, i, plan.length) for i, _ in batch]).to(device)
+        if textures == 0:
+            content_spec = torch.stack([sig.content_spectrogram(i, c)
+                                        for sig, i, c in batch]).to(device)
+        x0 = torch.stack([chunk_noise(settings, i, length) for _, i, _ in batch]).to(device)
         if settings.init == "content":
             x0 = x0 + content_spec
-        autos = (None if style.autocorrelations is None
-                 else [a.to(device) for a in style.autocorrelations])
         objective = Objective(network, grams, content_spec, settings.content_weight,
                               settings.style_weight, dtype, autos,
                               settings.autocorrelation_weight)
 
-        def report(iteration: int, _loss: torch.Tensor, done: int = b0) -> None:
+        def report(iteration: int, _loss: torch.Tensor, done: int = done) -> None:
             if progress is not None:
                 progress(Progress("optimise", done, len(items), iteration, settings.iterations))
 
         x, _ = optimise(objective, x0, settings.optimizer, settings.iterations,
                         settings.learning_rate, on_iteration=report)
-        magnitudes = magnitude_from_log(x.detach()).cpu()
-        for (i, c), m in zip(batch, magnitudes):
-            finished.setdefault(i, {})[c] = m
-            if len(finished[i]) == channels:
-                per_channel = finished.pop(i)
-                joiner.add(i, torch.stack([per_channel[k] for k in range(channels)]))
-        ready = joiner.pop_ready()
-        if ready is not None:
-            # ready covers plan frames [end - n, end); keep those inside the signal
-            end = joiner.pending_start
-            lo, hi = max(end - ready.shape[-1], edge), min(end, edge + total)
-            if hi > lo:
-                recon.push(ready[..., lo - (end - ready.shape[-1]):hi - (end - ready.shape[-1])],
-                           last=hi == edge + total)
+        for (sig, i, c), m in zip(batch, magnitude_from_log(x.detach()).cpu()):
+            sig.add(i, c, m)
+        done = stop
         if progress is not None:
-            progress(Progress("reconstruct", b0 + len(batch), len(items)))
-    return recon.out
+            progress(Progress("reconstruct", done, len(items)))
+    return [sig.recon.out if sig.recon is not None else torch.zeros(sig.channels, 0)
+            for sig in signals]
+
+
+class _Signal:
+    """One signal's share of a render: its chunk plan, magnitude joiner and reconstruction."""
+
+    def __init__(self, content: torch.Tensor | None, n_samples: int | None, channels: int,
+                 settings: Settings, device: torch.device) -> None:
+        if content is not None:
+            content = content.float().cpu()
+            channels, n_samples = (1, content.shape[-1]) if content.dim() == 1 else content.shape
+            content = content.reshape(channels, n_samples)
+        if n_samples is None:
+            raise ValueError("n_samples is needed when there is no content")
+        if settings.init == "content" and content is None:
+            raise ValueError("init = 'content' needs a content signal")
+        self.content, self.channels, self.settings = content, channels, settings
+        self.plan = self.recon = None
+        if n_samples == 0:
+            return
+        hop, n_fft = settings.hop_length, settings.n_fft
+        self.total = n_frames(n_samples, hop)
+        # The signal's first and last frames are seen by fewer network windows than inner
+        # frames and would stay under-constrained (an audible fade at both ends), so the
+        # optimised spectrogram extends `edge` frames beyond the signal (silent content
+        # there); they are cropped before reconstruction.
+        self.edge = settings.receptive_field - 1
+        self.plan = plan_chunks(self.total + 2 * self.edge, settings.chunk_frames,
+                                settings.overlap_frames, settings.receptive_field)
+        self.joiner = MagnitudeJoiner(self.plan, channels, settings.n_bins)
+        self.finished: dict[int, dict[int, torch.Tensor]] = {}
+        phase_source = None
+        if content is not None:
+            def phase_source(start: int, stop: int) -> torch.Tensor:
+                spec = frame_slice_spectrogram(content, start, stop, n_fft, hop,
+                                               complex_out=True)
+                return torch.angle(spec.sum(0, keepdim=True))
+        self.recon = BlockGriffinLim(n_samples, channels, n_fft, hop,
+                                     settings.griffin_lim_iterations,
+                                     settings.griffin_lim_momentum, settings.phase_init,
+                                     settings.seed, device, phase_source)
+
+    def content_spectrogram(self, i: int, c: int) -> torch.Tensor:
+        """Log-magnitude of channel ``c`` over chunk ``i``'s frames ``(bins, length)``."""
+        start = self.plan.starts[i] - self.edge
+        return frame_slice_spectrogram(self.content[c], start, start + self.plan.length,
+                                       self.settings.n_fft, self.settings.hop_length)
+
+    def add(self, i: int, c: int, magnitude: torch.Tensor) -> None:
+        """Take chunk ``i`` of channel ``c``; reconstruct whatever frames became complete."""
+        self.finished.setdefault(i, {})[c] = magnitude
+        if len(self.finished[i]) < self.channels:
+            return
+        per_channel = self.finished.pop(i)
+        self.joiner.add(i, torch.stack([per_channel[k] for k in range(self.channels)]))
+        ready = self.joiner.pop_ready()
+        if ready is None:
+            return
+        # ready covers plan frames [end - n, end); keep those inside the signal
+        end = self.joiner.pending_start
+        first = end - ready.shape[-1]
+        lo, hi = max(first, self.edge), min(end, self.edge + self.total)
+        if hi > lo:
+            self.recon.push(ready[..., lo - first:hi - first], last=hi == self.edge + self.total)

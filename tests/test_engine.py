@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from neuralfx.chunking import MagnitudeJoiner, crossfade_weights, plan_chunks
-from neuralfx.engine import Progress, render
+from neuralfx.engine import Progress, render, render_many
 from neuralfx.network import GramAccumulator, gram, random_network
 from neuralfx.settings import Settings, SettingsError
 from neuralfx.spectral import (
@@ -119,6 +119,17 @@ def test_batching_does_not_change_a_chunk(stats):
         alone, fa = lbfgs(Objective(net, stats.grams, content[k:k + 1], 0.01), x0[k:k + 1], 8)
         assert fb[k] <= fa[0] * (1 + 1e-3)
         assert torch.allclose(batched[k], alone[0], rtol=1e-3, atol=1e-4)
+
+
+def test_several_signals_share_batches_and_match_single_renders(settings, stats):
+    # what lets a GPU fill one batch with chunks of many files
+    signals = [noise(0.7, seed=1)[None], torch.stack([noise(1.9, seed=2), tone(1.9)]),
+               noise(0.4, seed=3)[None]]
+    together = render_many(signals, stats, settings)
+    for sig, out in zip(signals, together):
+        assert torch.allclose(out, render(sig, stats, settings), atol=1e-5)
+    with pytest.raises(ValueError, match="not a mix"):
+        render_many([signals[0], None], stats, settings, n_samples=[None, 100])
 
 
 # --- losses and optimiser -----------------------------------------------------------------
