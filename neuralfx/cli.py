@@ -857,6 +857,7 @@ def texture(
     from .chain import Pedalboard
 
     board = Pedalboard([_effect(style, preset_obj, ui)] + post_chain)
+    previous = _terminate_as_interrupt()
     try:
         with ui:
             ui.start_render(f"texture {output.name}")
@@ -870,9 +871,11 @@ def texture(
         job.status, job.error = "interrupted", "interrupted by the user"
     except Exception as e:  # noqa: BLE001
         job.status, job.error = "failed", _describe_error(e)
+    finally:
+        _restore_terminate(previous)
     job.seconds = time.perf_counter() - t0
     if job.status == "ok":
-        ui.print(f"wrote {escape(str(output))} ({job.duration:.2f} s, {rate} Hz, "
+        ui.print(f"wrote {escape(str(output))} ({job.duration:.2f} s, {rate:g} Hz, "
                  f"{channels} ch) in {job.seconds:.1f} s")
     code = _report([job], Ui(True), as_json,
                    dict(preset=preset_obj.name, style=str(style),
@@ -1133,8 +1136,9 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Run neuralfx on the example audio it ships with: a melody in the style of a rhythmic
-    texture, and a new texture from that style. Writes both (and the two inputs) to a folder and
-    prints where. Rerunning replaces the demo's own files.
+    texture (with the preset's effect chain, if it has one), and a new texture from that style.
+    Writes both (and the two inputs) to a folder and prints where. Rerunning replaces the demo's
+    own files.
 
     Example: neuralfx demo --output-dir /tmp/neuralfx-demo
     """
@@ -1163,7 +1167,11 @@ def demo(
         with ui:
             audio, rate = read_audio(content_path)
             ui.start_render("style transfer")
-            out = _effect(style_path, preset_obj, ui).process(audio, rate)
+            from .chain import Pedalboard
+
+            board = Pedalboard(preset_obj.pre_plugins() + [_effect(style_path, preset_obj, ui)]
+                               + preset_obj.post_plugins())
+            out = board.process(audio, rate)
             _write(styled, out, rate, OutputOptions(None, 16, None, None), 16)
             ui.start_render("texture")
             tex = _texture_of(_effect(style_path, texture_preset, ui), style_path,
