@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -158,106 +159,174 @@ def fit_length(audio: np.ndarray, length: int) -> np.ndarray:
 
 # --- level -----------------------------------------------------------------------------------
 
+ABSOLUTE_GATE = -70.0  # LUFS
+RELATIVE_GATE = -10.0  # LU below the absolutely gated loudness
+BLOCK_OVERLAP = 0.75
+
+
+@dataclass(frozen=True)
+class LoudnessAnalysis:
+    """What loudness needs of a signal, measured once and valid for any per-channel gains
+    applied to it (K-weighting is linear, so block powers scale with the gains squared).
+
+    ``blocks``: ``(channels, blocks)`` K-weighted power of each 400 ms BS.1770 gating block,
+    times the channel's weight (``None`` for signals shorter than one block); ``power``:
+    ``(channels,)`` ungated, unweighted mean squares (the fallback measure).
+    """
+
+    blocks: np.ndarray | None
+    power: np.ndarray
+
+    def loudness(self) -> float:
+        """See :func:`loudness`."""
+        total = float(self.power.sum())
+        if total <= 0:
+            return -math.inf
+        if self.blocks is not None:
+            value = _gated(self.blocks.sum(0))
+            if math.isfinite(value):
+                return value
+        return -0.691 + 10 * math.log10(total)
+
+    @property
+    def gated(self) -> bool:
+        """True when :meth:`loudness` is BS.1770's, not the fallback."""
+        return self.blocks is not None and math.isfinite(_gated(self.blocks.sum(0)))
+
+    def scaled(self, gain: float | np.ndarray) -> LoudnessAnalysis:
+        """The analysis of the signal with every channel (or channel ``c``, for an array)
+        multiplied by ``gain`` (``gain[c]``)."""
+        g2 = np.broadcast_to(np.asarray(gain, dtype=np.float64) ** 2, self.power.shape)
+        blocks = None if self.blocks is None else self.blocks * g2[:, None]
+        return LoudnessAnalysis(blocks, self.power * g2)
+
+    def channel(self, c: int) -> LoudnessAnalysis:
+        """The analysis of channel ``c`` alone (with its channel weight)."""
+        blocks = None if self.blocks is None else self.blocks[c:c + 1]
+        return LoudnessAnalysis(blocks, self.power[c:c + 1])
+
+
+def analyse_loudness(audio: np.ndarray, sample_rate: float) -> LoudnessAnalysis:
+    """One pass of K-weighting (pyloudnorm's filters) and block powers over ``audio``
+    ``(channels, samples)``. Channel weights are BS.1770's (pyloudnorm's order: L, R, C, Ls, Rs,
+    surrounds 1.41) up to five channels and 1.0 for every channel of larger layouts, whose
+    order is unknown."""
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float64))
+    channels, n = audio.shape
+    power = np.mean(audio**2, axis=-1) if n else np.zeros(channels)
+    if n < MIN_LOUDNESS_SECONDS * sample_rate or not power.any():
+        return LoudnessAnalysis(None, power)
+    meter = pyloudnorm.Meter(sample_rate)
+    weighted = audio
+    for stage in meter._filters.values():  # pyloudnorm's K-weighting stages
+        weighted = np.stack([stage.apply_filter(ch) for ch in weighted])
+    weights = np.asarray([1.0, 1.0, 1.0, 1.41, 1.41][:channels] if channels <= 5
+                         else [1.0] * channels)
+    cumulative = np.zeros((channels, n + 1))
+    np.cumsum(weighted**2, axis=-1, out=cumulative[:, 1:])
+    # pyloudnorm's block boundaries exactly (eq. 3 of BS.1770-4)
+    block, step = meter.block_size, 1.0 - BLOCK_OVERLAP
+    count = int(np.round((n / sample_rate - block) / (block * step))) + 1
+    j = np.arange(count)
+    lo = np.minimum((block * (j * step) * sample_rate).astype(np.int64), n)
+    hi = np.minimum((block * (j * step + 1) * sample_rate).astype(np.int64), n)
+    blocks = (cumulative[:, hi] - cumulative[:, lo]) / (block * sample_rate)
+    return LoudnessAnalysis(blocks * weights[:, None], power)
+
+
+def _gated(blocks: np.ndarray) -> float:
+    """BS.1770 gated loudness from block powers: absolute then relative gate."""
+    with np.errstate(divide="ignore"):
+        lk = -0.691 + 10 * np.log10(np.maximum(blocks, 0.0))
+    keep = lk >= ABSOLUTE_GATE
+    if not keep.any():
+        return -math.inf
+    relative = -0.691 + 10 * math.log10(blocks[keep].mean()) + RELATIVE_GATE
+    keep &= lk > relative
+    return -0.691 + 10 * math.log10(blocks[keep].mean())
+
+
 def loudness(audio: np.ndarray, sample_rate: float) -> float:
-    """Integrated loudness in LUFS (ITU-R BS.1770-4, via pyloudnorm) of ``(channels, samples)``.
+    """Integrated loudness in LUFS (ITU-R BS.1770-4, pyloudnorm's K-weighting and gating) of
+    ``(channels, samples)``.
 
     Fallback, used when BS.1770 has no answer: signals shorter than 0.4 s (one gating block)
     and signals so quiet that every block falls under the -70 LUFS absolute gate are measured as
     the ungated, unweighted mean square over all channels, ``-0.691 + 10 log10(sum_c ms_c)``,
     on the same dB scale. Silence is ``-inf``.
     """
-    value, _ = _measure(audio, sample_rate)
-    return value
-
-
-def _measure(audio: np.ndarray, sample_rate: float) -> tuple[float, bool]:
-    """``(loudness, measured with BS.1770)``: see :func:`loudness`."""
-    audio = np.atleast_2d(np.asarray(audio, dtype=np.float64))
-    if not np.any(audio):
-        return -math.inf, False
-    if audio.shape[-1] >= MIN_LOUDNESS_SECONDS * sample_rate:
-        meter = pyloudnorm.Meter(sample_rate)
-        with np.errstate(divide="ignore"):
-            value = (meter.integrated_loudness(audio.T) if audio.shape[0] <= 5
-                     else _gated_loudness(meter, audio, sample_rate))
-        if math.isfinite(value):
-            return float(value), True
-    return rms_loudness(audio), False
-
-
-def _gated_loudness(meter: pyloudnorm.Meter, audio: np.ndarray, sample_rate: float) -> float:
-    """BS.1770 integrated loudness of more than five channels (pyloudnorm stops at five).
-
-    The same K-weighting filters and the same gating as pyloudnorm, every channel weighted 1.0
-    (the order of a many-channel array is unknown, so no surround weighting is applied).
-    """
-    weighted = audio.copy()
-    for stage in meter._filters.values():  # pyloudnorm's K-weighting stages
-        weighted = np.stack([stage.apply_filter(ch) for ch in weighted])
-    block = int(meter.block_size * sample_rate)
-    step = meter.block_size * (1 - meter.overlap) * sample_rate
-    count = int(round((audio.shape[-1] / sample_rate - meter.block_size)
-                      / (meter.block_size * (1 - meter.overlap)))) + 1
-    power = weighted**2
-    z = np.stack([power[:, int(j * step):int(j * step) + block].sum(-1) / block
-                  for j in range(count)], axis=-1)  # (channels, blocks)
-    block_power = z.sum(0)
-    with np.errstate(divide="ignore"):
-        lk = -0.691 + 10 * np.log10(block_power)
-    gated = lk >= -70.0
-    if not gated.any():
-        return -math.inf
-    relative = -0.691 + 10 * math.log10(block_power[gated].mean()) - 10
-    gated &= lk > relative
-    return -0.691 + 10 * math.log10(block_power[gated].mean())
+    return analyse_loudness(audio, sample_rate).loudness()
 
 
 def rms_loudness(audio: np.ndarray) -> float:
     """Ungated, unweighted loudness estimate in dB: ``-0.691 + 10 log10(sum_c mean(x_c^2))``."""
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float64))
-    power = float(np.sum(np.mean(audio**2, axis=-1))) if audio.shape[-1] else 0.0
-    return -0.691 + 10 * math.log10(power) if power > 0 else -math.inf
+    power = np.mean(audio**2, axis=-1) if audio.shape[-1] else np.zeros(audio.shape[0])
+    return LoudnessAnalysis(None, power).loudness()
 
 
-def loudness_match_gain(audio: np.ndarray, reference: np.ndarray, sample_rate: float) -> float:
-    """Linear gain that gives ``audio`` the loudness of ``reference``.
+def solve_gain(audio: LoudnessAnalysis, reference: LoudnessAnalysis) -> float:
+    """Gain giving the analysed ``audio`` the loudness of ``reference``: BS.1770 when it
+    measures both (refined, since the absolute gate makes it not quite scale-invariant), else
+    the RMS fallback for both. A silent reference gives 0; a silent ``audio`` gives 1."""
+    ref_power, power = float(reference.power.sum()), float(audio.power.sum())
+    if ref_power == 0:
+        return 0.0
+    if power == 0:
+        return 1.0
+    rms_gain = math.sqrt(ref_power / power)  # the fallback, and a good start
+    if audio.blocks is None or not reference.gated:
+        return rms_gain
+    target, blocks, gain = reference.loudness(), audio.blocks.sum(0), rms_gain
+    for _ in range(20):
+        current = _gated(blocks * gain * gain)
+        if not math.isfinite(current):
+            return rms_gain
+        gain *= 10 ** ((target - current) / 20)
+        if abs(target - current) < 1e-4:
+            break
+    return gain
+
+
+def loudness_match_gain(audio: np.ndarray, reference: np.ndarray | LoudnessAnalysis,
+                        sample_rate: float) -> float:
+    """Linear gain that gives ``audio`` the loudness of ``reference`` (an array or its
+    :func:`analyse_loudness`).
 
     Both are measured the same way: BS.1770 when it measures both, else the RMS fallback of
     :func:`loudness` for both. A silent reference gives 0; a silent ``audio`` gives 1.
     """
-    ref, ref_gated = _measure(reference, sample_rate)
-    out, out_gated = _measure(audio, sample_rate)
-    if not (ref_gated and out_gated):
-        ref, out = rms_loudness(reference), rms_loudness(audio)
-    if ref == -math.inf:
-        return 0.0
-    if out == -math.inf:
-        return 1.0
-    return 10 ** ((ref - out) / 20)
+    if not isinstance(reference, LoudnessAnalysis):
+        reference = analyse_loudness(reference, sample_rate)
+    return solve_gain(analyse_loudness(audio, sample_rate), reference)
 
 
-def match_loudness(audio: np.ndarray, reference: np.ndarray, sample_rate: float,
-                   ceiling: float | None = None, tolerance: float = 0.05,
-                   max_rounds: int = 4) -> np.ndarray:
-    """``audio`` gained to the loudness of ``reference`` (both ``(channels, samples)``).
+def match_loudness(audio: np.ndarray, reference: np.ndarray | LoudnessAnalysis,
+                   sample_rate: float, ceiling: float | None = None, max_rounds: int = 4,
+                   analysis: LoudnessAnalysis | None = None) -> np.ndarray:
+    """``audio`` gained to the loudness of ``reference`` (``(channels, samples)``, or its
+    :func:`analyse_loudness`); ``analysis`` is ``audio``'s own, if already known.
 
-    BS.1770 gating is not scale-invariant near its -70 LUFS absolute gate, so the gain is
-    re-measured and refined for up to ``max_rounds`` rounds until within ``tolerance`` LU.
-    With ``ceiling``, each round also runs :func:`limit_peaks`, and the next round makes up
-    the loudness the limiter took, so the result is both matched and within the ceiling
-    (unless the ceiling makes the target unreachable: then as close as the limiter allows).
+    With ``ceiling``, :func:`limit_peaks` keeps the result within it, and up to ``max_rounds``
+    rounds make up the loudness the limiter took, so the result is both matched and within the
+    ceiling (unless the ceiling makes the target unreachable: then as close as it allows).
     """
+    if not isinstance(reference, LoudnessAnalysis):
+        reference = analyse_loudness(reference, sample_rate)
     out = np.asarray(audio, dtype=np.float32)
-    for _ in range(max_rounds):
-        gain = loudness_match_gain(out, reference, sample_rate)
+    if analysis is None:
+        analysis = analyse_loudness(out, sample_rate)
+    for round_ in range(max_rounds):
+        gain = solve_gain(analysis, reference)
         if gain == 0.0:
             return np.zeros_like(out)
-        if abs(20 * math.log10(gain)) <= tolerance and (
-                ceiling is None or np.max(np.abs(out)) <= ceiling):
-            break
+        if round_ and abs(20 * math.log10(gain)) < 0.05:
+            return out  # the limiter took less than 0.05 LU
         out = (out * np.float32(gain)).astype(np.float32)
-        if ceiling is not None:
-            out = limit_peaks(out, sample_rate, ceiling)
+        if ceiling is None or not out.size or np.max(np.abs(out)) <= ceiling:
+            return out
+        out = limit_peaks(out, sample_rate, ceiling)
+        analysis = analyse_loudness(out, sample_rate)
     return out
 
 

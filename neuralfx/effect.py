@@ -456,24 +456,28 @@ class NeuralStyle:
     @staticmethod
     def _level(dry: np.ndarray, wet: np.ndarray, sample_rate: float,
                preset: Preset) -> np.ndarray:
-        """Loudness match, dry/wet mix and full-scale safety."""
+        """Loudness match, dry/wet mix and full-scale safety (each signal is K-weighted once:
+        gains are solved on the analyses)."""
         ceiling = max(PEAK_CEILING, float(np.max(np.abs(dry))))
+        dry_a = A.analyse_loudness(dry, sample_rate)
+        wet_a = A.analyse_loudness(wet, sample_rate)
+        gains = np.ones(wet.shape[0])
         if dry.shape[0] > 1 and preset.settings.content_weight > 0:
-            wet = _balance_channels(wet, dry, sample_rate)
+            # the optimiser pulls every channel to the style's level, which would centre a
+            # panned source and fill a silent channel: restore the input's channel balance
+            gains = np.array([A.solve_gain(wet_a.channel(c), dry_a.channel(c))
+                              for c in range(wet.shape[0])])
+            if not preset.match_loudness:  # keep the wet signal's own overall loudness
+                gains *= A.solve_gain(wet_a.scaled(gains), wet_a)
         if preset.match_loudness:
-            wet = A.match_loudness(wet, dry, sample_rate)
-        out = wet if preset.mix == 1 else (1 - preset.mix) * dry + preset.mix * wet
+            gains *= A.solve_gain(wet_a.scaled(gains), dry_a)
+        wet = (wet * gains[:, None].astype(np.float32)).astype(np.float32)
+        wet_a = wet_a.scaled(gains)
+        if preset.mix == 1:
+            out, out_a = wet, wet_a
+        else:
+            out, out_a = (1 - preset.mix) * dry + preset.mix * wet, None
         if preset.match_loudness:
-            out = A.match_loudness(out, dry, sample_rate, ceiling=ceiling)
+            out = A.match_loudness(out, dry_a, sample_rate, ceiling=ceiling, analysis=out_a)
         out = A.limit_peaks(out.astype(np.float32), sample_rate, ceiling)
         return out.astype(np.float32, copy=False)
-
-
-def _balance_channels(wet: np.ndarray, dry: np.ndarray, sample_rate: float) -> np.ndarray:
-    """Give the wet channels the input's balance between channels (panning), keeping the wet
-    signal's overall loudness: the optimiser pulls every channel to the style's level, which
-    would otherwise centre a panned source and fill a silent channel."""
-    balanced = np.stack([A.match_loudness(w[None], d[None], sample_rate)[0]
-                         for w, d in zip(wet, dry)])
-    return (balanced * np.float32(A.loudness_match_gain(balanced, wet, sample_rate))).astype(
-        np.float32)

@@ -15,10 +15,31 @@ def noise(seconds, sr=44100, channels=2, level=0.1, seed=0):
     return (level * rng.standard_normal((channels, int(sr * seconds)))).astype(np.float32)
 
 
-def test_loudness_is_bs1770_for_long_signals():
+@pytest.mark.parametrize("channels", [1, 2, 5])
+@pytest.mark.parametrize("sr,seconds", [(44100, 1.0), (48000, 2.345), (22050, 0.41),
+                                        (96000, 0.7), (11025.5, 1.3)])
+def test_loudness_is_pyloudnorms_bs1770(channels, sr, seconds):
+    x = noise(seconds, sr=sr, channels=channels)
+    x[:, : x.shape[1] // 3] *= 0.01  # a quiet third that the relative gate drops
+    assert A.loudness(x, sr) == pytest.approx(
+        pyloudnorm.Meter(sr).integrated_loudness(x.T.astype(np.float64)), abs=1e-6)
+
+
+def test_loudness_analysis_holds_for_any_gain():
     x = noise(1.0)
-    assert A.loudness(x, 44100) == pytest.approx(
-        pyloudnorm.Meter(44100).integrated_loudness(x.T.astype(np.float64)))
+    analysis = A.analyse_loudness(x, 44100)
+    for gain in (1e-3, 0.5, 3.0, np.array([0.2, 1.5])):
+        expected = A.loudness(x * np.reshape(gain, (-1, 1)), 44100)
+        assert analysis.scaled(gain).loudness() == pytest.approx(expected, abs=1e-6)
+    assert analysis.channel(1).loudness() == pytest.approx(A.loudness(x[1:], 44100), abs=1e-6)
+
+
+def test_solve_gain_reaches_the_target_through_the_absolute_gate():
+    ref = noise(1.0, level=0.1)
+    quiet = noise(1.0, level=1e-5, seed=4)
+    quiet[:, :22050] *= 1e-3  # half of it under the -70 LUFS gate before the gain
+    gain = A.solve_gain(A.analyse_loudness(quiet, 44100), A.analyse_loudness(ref, 44100))
+    assert A.loudness(quiet * gain, 44100) == pytest.approx(A.loudness(ref, 44100), abs=1e-3)
 
 
 def test_loudness_short_signal_fallback_is_rms():
@@ -79,9 +100,9 @@ def test_loudness_of_more_than_five_channels_matches_bs1770_gating():
     x = noise(1.0, channels=3, level=0.1)
     x[:, 20000:30000] *= 0.001  # a quiet stretch the relative gate removes
     meter = pyloudnorm.Meter(44100)
-    # three channels all weighted 1.0: the >5-channel path must agree with pyloudnorm
-    assert A._gated_loudness(meter, x.astype(np.float64), 44100) == pytest.approx(
+    # three channels are all weighted 1.0 by pyloudnorm too
+    assert A.loudness(x, 44100) == pytest.approx(
         meter.integrated_loudness(x.T.astype(np.float64)), abs=1e-6)
-    six = np.concatenate([x, x])
+    six = np.concatenate([x, x])  # beyond pyloudnorm's five channels, every weight is 1.0
     assert A.loudness(six, 44100) == pytest.approx(A.loudness(x, 44100) + 10 * math.log10(2),
                                                    abs=1e-6)
