@@ -193,8 +193,9 @@ class NeuralStyle:
     return audio after the last block, and there is no way to know which block is last, so
     any buffering scheme would silently return wrong or missing audio.
 
-    Threads: one instance may be shared by threads; calls and parameter changes are serialised
-    by a lock.
+    Threads: one instance may be shared by threads. A lock guards its state; each call works
+    on a snapshot of the parameters taken when it starts (a parameter changed during a render
+    applies to the next call), and the style is analysed once even when calls overlap.
     """
 
     is_effect = True
@@ -352,8 +353,8 @@ class NeuralStyle:
             x, layout = to_channels_first(input_array, self._last_layout)
             if layout != "1d":
                 object.__setattr__(self, "_last_layout", layout)
-            out = self.process_channels_first(x, sample_rate, buffer_size, reset)
-            return from_channels_first(out, layout)
+        out = self.process_channels_first(x, sample_rate, buffer_size, reset)
+        return from_channels_first(out, layout)
 
     __call__ = process
 
@@ -369,34 +370,41 @@ class NeuralStyle:
                 "(reset=False): pass the whole signal in one call, e.g. "
                 "`fx(audio, sr)` with audio = neuralfx.audio.read_audio(path)[0], or use the "
                 "`neuralfx` command line, which handles long files in chunks internally")
+        # The lock guards the instance's state, not the render: a snapshot of the parameters
+        # and the style statistics is taken under it, so parameters can be changed (for the
+        # next call) while a long render runs, and concurrent calls never see half an update.
         with self._lock:
             preset = self._preset
-            settings = preset.settings
-            n = x.shape[-1]
-            if n == 0 or not np.any(x):
-                return np.zeros_like(x, dtype=np.float32)
-            if preset.mix == 0:
-                return x.astype(np.float32, copy=True)
-            wet = self._wet(x, sample_rate, settings)
-            return self._level(x, wet, sample_rate, preset)
-
-    def _wet(self, x: np.ndarray, sample_rate: float, settings: Settings) -> np.ndarray:
-        """The effect alone: ``(channels, samples)`` at the input rate, unlevelled."""
-        an_sr = settings.sample_rate
+            style_audio = self._style_audio
+            progress = self.progress
+        settings = preset.settings
+        if x.shape[-1] == 0 or not np.any(x):
+            return np.zeros_like(x, dtype=np.float32)
+        if preset.mix == 0:
+            return x.astype(np.float32, copy=True)
         texture = settings.content_weight == 0
-        x_an = A.resample(x, sample_rate, an_sr, quality=RESAMPLE_QUALITY)
-        n_an = x_an.shape[-1]
-        if texture and self._style_audio is None:
+        x_an = A.resample(x, sample_rate, settings.sample_rate, quality=RESAMPLE_QUALITY)
+        if texture and style_audio is None:
             stats = self._input_statistics(x_an, settings)
         else:
-            stats = self._style_statistics(settings)
+            stats = self._style_statistics(settings, style_audio)
+        wet_an = self._render(x_an, stats, settings, texture, progress)
+        wet = A.resample(wet_an, settings.sample_rate, sample_rate, quality=RESAMPLE_QUALITY,
+                         length=x.shape[-1])
+        return self._level(x, wet, sample_rate, preset)
+
+    @staticmethod
+    def _render(x_an: np.ndarray, stats: StyleStatistics, settings: Settings, texture: bool,
+                progress: Callable[[Progress], None] | None) -> np.ndarray:
+        """The effect alone at the analysis rate: ``(channels, samples)``, unlevelled."""
+        channels, n_an = x_an.shape
         if n_an == 0:
-            wet_an = np.zeros((x.shape[0], 0), np.float32)
-        elif texture:
+            return np.zeros((channels, 0), np.float32)
+        if texture:
             # one statistics set, one texture: every channel gets it (see class docstring)
             mono = render(None, stats, settings, n_samples=n_an, channels=1,
-                          progress=self.progress).numpy()
-            wet_an = np.repeat(mono, x.shape[0], axis=0)
+                          progress=progress).numpy()
+            wet_an = np.repeat(mono, channels, axis=0)
         else:
             unique, index = unique_channels(x_an)
             # silent channels stay silent (and cost nothing)
@@ -405,35 +413,39 @@ class NeuralStyle:
             if sounding:
                 rendered[sounding] = render(
                     torch.from_numpy(x_an[[unique[k] for k in sounding]]), stats, settings,
-                    progress=self.progress).numpy()
+                    progress=progress).numpy()
             wet_an = rendered[index]
         if not np.all(np.isfinite(wet_an)):
             raise RuntimeError("the engine produced NaN or infinite samples (the optimisation "
                                "diverged); try the defaults for learning_rate / optimizer")
-        return A.resample(wet_an, an_sr, sample_rate, quality=RESAMPLE_QUALITY,
-                          length=x.shape[-1])
+        return wet_an
 
     def _statistics_key(self, settings: Settings) -> tuple:
         return tuple(getattr(settings, k) for k in STATISTICS_KEYS)
 
-    def _style_statistics(self, settings: Settings) -> StyleStatistics:
-        if self._style_audio is None:
+    def _style_statistics(self, settings: Settings,
+                          style_audio: tuple[np.ndarray, float] | None) -> StyleStatistics:
+        """Statistics of ``style_audio`` (the call's snapshot of the style), kept on the
+        instance while the style and the statistics' parameters stay the same."""
+        if style_audio is None:
             raise ValueError(
                 "style transfer needs a style: pass NeuralStyle(style='file.wav' or "
                 "(array, sample_rate)), or use preset='texture' (content_weight = 0) to make "
                 "a texture of the input itself")
-        key = self._statistics_key(settings)
-        if self._stats is not None and self._stats[0] == key:
-            return self._stats[1]
-        mono, sr = self._style_audio
-        audio = torch.from_numpy(A.resample(mono, sr, settings.sample_rate,
-                                            quality=RESAMPLE_QUALITY))
-        try:
-            stats = self._compute_statistics(audio, settings)
-        except ValueError as e:
-            raise ValueError(f"style {self._describe_style()}: {e}") from None
-        object.__setattr__(self, "_stats", (key, stats))
-        return stats
+        key = (id(style_audio), self._statistics_key(settings))
+        with self._lock:  # one analysis per style and parameters, even when calls overlap
+            if self._stats is not None and self._stats[0] == key:
+                return self._stats[1]
+            mono, sr = style_audio
+            audio = torch.from_numpy(A.resample(mono, sr, settings.sample_rate,
+                                                quality=RESAMPLE_QUALITY))
+            try:
+                stats = self._compute_statistics(audio, settings)
+            except ValueError as e:
+                raise ValueError(f"style {self._describe_style()}: {e}") from None
+            if self._style_audio is style_audio:  # the style may have changed meanwhile
+                object.__setattr__(self, "_stats", (key, stats))
+            return stats
 
     def _input_statistics(self, x_an: np.ndarray, settings: Settings) -> StyleStatistics:
         try:

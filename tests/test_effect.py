@@ -437,3 +437,23 @@ def test_pickle_round_trip(fx):
     clone = pickle.loads(pickle.dumps(fx))
     assert repr(clone).split(" at ")[0] == repr(fx).split(" at ")[0]
     np.testing.assert_array_equal(clone(x, SR), fx(x, SR))
+
+
+def test_parameters_can_change_during_a_render_and_apply_to_the_next_call(style):
+    changed = []
+
+    def on_progress(_p):
+        if not changed:  # from another thread, while this render runs
+            t = threading.Thread(target=lambda: setattr(fx, "iterations", 1))
+            t.start()
+            t.join(timeout=10)
+            changed.append(not t.is_alive())
+
+    fx = neuralfx.NeuralStyle(style, progress=on_progress, **TINY)
+    x = signal(seconds=0.3)
+    first = fx(x, SR)
+    assert changed == [True] and fx.iterations == 1
+    fx.progress = None
+    assert not np.array_equal(fx(x, SR), first)  # the next call uses iterations = 1
+    fx.iterations = TINY["iterations"]
+    np.testing.assert_array_equal(fx(x, SR), first)  # the running call used its snapshot
