@@ -226,6 +226,9 @@ class Pedalboard(_Container):
     speed and latency compensation); neural effects run offline on the whole signal between
     segments. List surface as pedalboard's: ``board[i]`` get/set/del (integers, no slices),
     ``append``, ``insert``, ``remove``, ``len``, iteration, ``in``.
+
+    Threads: calls and changes are serialised by a lock, since native plugins keep state while
+    they process (one chain processes one signal at a time).
     """
 
     def _process_mixed(self, x: np.ndarray, sample_rate: float, buffer_size: int) -> np.ndarray:
