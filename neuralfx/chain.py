@@ -210,10 +210,52 @@ class _Container:
                     "signal in one call, or use the `neuralfx` command line for long files")
             if _is_native(self):
                 return _run_native([_as_native(self)], x, sample_rate, buffer_size, reset)
-            return self._process_mixed(np.asarray(x, np.float32), sample_rate, buffer_size)
+            return self._process_mixed([np.asarray(x, np.float32)], [sample_rate],
+                                       buffer_size)[0]
 
-    def _process_mixed(self, x: np.ndarray, sample_rate: float, buffer_size: int) -> np.ndarray:
+    def process_many(self, signals: list[np.ndarray], sample_rates: list[float],
+                     buffer_size: int = 8192) -> list[np.ndarray]:
+        """Several whole signals, each at its own rate and in :meth:`process`'s layouts: the
+        same results as one :meth:`process` call each, but the neural effects render the
+        chunks of all signals in shared batches (what fills a GPU with a folder of files)."""
+        if len(signals) != len(sample_rates):
+            raise ValueError(f"{len(signals)} signals but {len(sample_rates)} sample rates")
+        checked = [to_channels_first(s) for s in signals]
+        out = self.process_many_channels_first([x for x, _ in checked], sample_rates,
+                                               buffer_size)
+        return [from_channels_first(y, layout) for y, (_, layout) in zip(out, checked)]
+
+    def process_many_channels_first(self, signals: list[np.ndarray],
+                                    sample_rates: list[float], buffer_size: int = 8192
+                                    ) -> list[np.ndarray]:
+        """:meth:`process_many` for validated ``(channels, samples)`` float32 arrays."""
+        rates = [check_sample_rate(r) for r in sample_rates]
+        buffer_size = check_buffer_size(buffer_size)
+        with self._lock:
+            if _is_native(self):
+                return [_run_native([_as_native(self)], x, r, buffer_size, True)
+                        for x, r in zip(signals, rates)]
+            return self._process_mixed([np.asarray(x, np.float32) for x in signals], rates,
+                                       buffer_size)
+
+    def _process_mixed(self, signals: list[np.ndarray], rates: list[float],
+                       buffer_size: int) -> list[np.ndarray]:
         raise NotImplementedError
+
+
+def _run_segment(native: list[pedalboard.Plugin], signals: list[np.ndarray],
+                 rates: list[float], buffer_size: int) -> list[np.ndarray]:
+    """A native segment, signal by signal."""
+    return [_run_native(native, x, r, buffer_size, True) for x, r in zip(signals, rates)]
+
+
+def _run_item(item: Any, signals: list[np.ndarray], rates: list[float],
+              buffer_size: int) -> list[np.ndarray]:
+    """One chain item over several signals: native items signal by signal, neural effects
+    and neuralfx containers on all signals at once (shared batches)."""
+    if _is_native(item):
+        return _run_segment([_as_native(item)], signals, rates, buffer_size)
+    return item.process_many_channels_first(signals, rates)
 
 
 class Pedalboard(_Container):
@@ -231,19 +273,20 @@ class Pedalboard(_Container):
     they process (one chain processes one signal at a time).
     """
 
-    def _process_mixed(self, x: np.ndarray, sample_rate: float, buffer_size: int) -> np.ndarray:
+    def _process_mixed(self, signals: list[np.ndarray], rates: list[float],
+                       buffer_size: int) -> list[np.ndarray]:
         native: list[pedalboard.Plugin] = []
         for item in self._items:
             if _is_native(item):
                 native.append(_as_native(item))
                 continue
             if native:
-                x = _run_native(native, x, sample_rate, buffer_size, True)
+                signals = _run_segment(native, signals, rates, buffer_size)
                 native = []
-            x = item.process_channels_first(x, sample_rate, buffer_size, True)
+            signals = _run_item(item, signals, rates, buffer_size)
         if native:
-            x = _run_native(native, x, sample_rate, buffer_size, True)
-        return x
+            signals = _run_segment(native, signals, rates, buffer_size)
+        return signals
 
 
 class Mix(_Container):
@@ -253,11 +296,10 @@ class Mix(_Container):
     e.g. ``Mix([Pedalboard([]), NeuralStyle("a.wav", mix=1)])`` for a dry + wet sum. A Mix of
     native items only runs as one native ``pedalboard.Mix``."""
 
-    def _process_mixed(self, x: np.ndarray, sample_rate: float, buffer_size: int) -> np.ndarray:
-        out = np.zeros_like(x)
+    def _process_mixed(self, signals: list[np.ndarray], rates: list[float],
+                       buffer_size: int) -> list[np.ndarray]:
+        out = [np.zeros_like(x) for x in signals]
         for item in self._items:
-            if _is_native(item):
-                out += _run_native([_as_native(item)], x, sample_rate, buffer_size, True)
-            else:
-                out += item.process_channels_first(x, sample_rate, buffer_size, True)
+            for total, y in zip(out, _run_item(item, signals, rates, buffer_size)):
+                total += y
         return out

@@ -18,7 +18,7 @@ import torch
 
 from . import audio as A
 from .device import compute_dtype, resolve_device
-from .engine import Progress, render
+from .engine import Progress, render_many
 from .presets import OUTPUT_KEYS, Preset, load_preset
 from .settings import Settings, field_names
 from .style import STATISTICS_KEYS, StyleStatistics, style_statistics
@@ -370,6 +370,28 @@ class NeuralStyle:
                 "(reset=False): pass the whole signal in one call, e.g. "
                 "`fx(audio, sr)` with audio = neuralfx.audio.read_audio(path)[0], or use the "
                 "`neuralfx` command line, which handles long files in chunks internally")
+        return self._process_many([x], [sample_rate])[0]
+
+    def process_many(self, signals: list[np.ndarray], sample_rates: list[float]
+                     ) -> list[np.ndarray]:
+        """Several whole signals, each at its own rate and in :meth:`process`'s layouts: the
+        same results as one :meth:`process` call each, but the chunks of all signals share the
+        optimiser's batches, which is what fills a GPU when a folder holds many files. (A
+        texture of each input itself is rendered one signal at a time: each has its own
+        statistics.)"""
+        if len(signals) != len(sample_rates):
+            raise ValueError(f"{len(signals)} signals but {len(sample_rates)} sample rates")
+        checked = [to_channels_first(s) for s in signals]
+        out = self.process_many_channels_first([x for x, _ in checked], sample_rates)
+        return [from_channels_first(y, layout) for y, (_, layout) in zip(out, checked)]
+
+    def process_many_channels_first(self, signals: list[np.ndarray], sample_rates: list[float]
+                                    ) -> list[np.ndarray]:
+        """:meth:`process_many` for validated ``(channels, samples)`` float32 arrays."""
+        return self._process_many(signals, [check_sample_rate(r) for r in sample_rates])
+
+    def _process_many(self, signals: list[np.ndarray], rates: list[float]
+                      ) -> list[np.ndarray]:
         # The lock guards the instance's state, not the render: a snapshot of the parameters
         # and the style statistics is taken under it, so parameters can be changed (for the
         # next call) while a long render runs, and concurrent calls never see half an update.
@@ -378,47 +400,64 @@ class NeuralStyle:
             style_audio = self._style_audio
             progress = self.progress
         settings = preset.settings
-        if x.shape[-1] == 0 or not np.any(x):
-            return np.zeros_like(x, dtype=np.float32)
-        if preset.mix == 0:
-            return x.astype(np.float32, copy=True)
         texture = settings.content_weight == 0
-        x_an = A.resample(x, sample_rate, settings.sample_rate, quality=RESAMPLE_QUALITY)
-        if texture and style_audio is None:
-            stats = self._input_statistics(x_an, settings)
+        out = [np.zeros_like(x, dtype=np.float32) if preset.mix > 0
+               else x.astype(np.float32, copy=True) for x in signals]
+        todo = [k for k, x in enumerate(signals)
+                if x.shape[-1] > 0 and np.any(x) and preset.mix > 0]  # silence stays silence
+        if not todo:
+            return out
+        x_an = {k: A.resample(signals[k], rates[k], settings.sample_rate,
+                              quality=RESAMPLE_QUALITY) for k in todo}
+        if texture and style_audio is None:  # each input is its own style
+            wet_an = {k: self._render([x_an[k]], self._input_statistics(x_an[k], settings),
+                                      settings, texture, progress)[0] for k in todo}
         else:
             stats = self._style_statistics(settings, style_audio)
-        wet_an = self._render(x_an, stats, settings, texture, progress)
-        wet = A.resample(wet_an, settings.sample_rate, sample_rate, quality=RESAMPLE_QUALITY,
-                         length=x.shape[-1])
-        return self._level(x, wet, sample_rate, preset)
+            wet_an = dict(zip(todo, self._render([x_an[k] for k in todo], stats, settings,
+                                                 texture, progress)))
+        for k in todo:
+            wet = A.resample(wet_an[k], settings.sample_rate, rates[k],
+                             quality=RESAMPLE_QUALITY, length=signals[k].shape[-1])
+            out[k] = self._level(signals[k], wet, rates[k], preset)
+        return out
 
     @staticmethod
-    def _render(x_an: np.ndarray, stats: StyleStatistics, settings: Settings, texture: bool,
-                progress: Callable[[Progress], None] | None) -> np.ndarray:
-        """The effect alone at the analysis rate: ``(channels, samples)``, unlevelled."""
-        channels, n_an = x_an.shape
-        if n_an == 0:
-            return np.zeros((channels, 0), np.float32)
+    def _render(x_an: list[np.ndarray], stats: StyleStatistics, settings: Settings,
+                texture: bool, progress: Callable[[Progress], None] | None
+                ) -> list[np.ndarray]:
+        """The effect alone at the analysis rate: ``(channels, samples)`` per signal,
+        unlevelled. All signals' chunks go through one engine call (shared batches)."""
         if texture:
-            # one statistics set, one texture: every channel gets it (see class docstring)
-            mono = render(None, stats, settings, n_samples=n_an, channels=1,
-                          progress=progress).numpy()
-            wet_an = np.repeat(mono, channels, axis=0)
+            # one statistics set, one texture per signal: every channel gets it (see class
+            # docstring)
+            monos = render_many([None] * len(x_an), stats, settings,
+                                n_samples=[x.shape[-1] for x in x_an], progress=progress)
+            wets = [np.repeat(m.numpy(), x.shape[0], axis=0) for m, x in zip(monos, x_an)]
         else:
-            unique, index = unique_channels(x_an)
-            # silent channels stay silent (and cost nothing)
-            sounding = [k for k, c in enumerate(unique) if np.any(x_an[c])]
-            rendered = np.zeros((len(unique), n_an), np.float32)
-            if sounding:
-                rendered[sounding] = render(
-                    torch.from_numpy(x_an[[unique[k] for k in sounding]]), stats, settings,
-                    progress=progress).numpy()
-            wet_an = rendered[index]
-        if not np.all(np.isfinite(wet_an)):
-            raise RuntimeError("the engine produced NaN or infinite samples (the optimisation "
-                               "diverged); try the defaults for learning_rate / optimizer")
-        return wet_an
+            # identical channels are rendered once; silent channels stay silent (and cost
+            # nothing)
+            jobs = []
+            for x in x_an:
+                unique, index = unique_channels(x)
+                sounding = [k for k, c in enumerate(unique) if np.any(x[c])]
+                jobs.append((unique, index, sounding))
+            contents = [torch.from_numpy(x[[unique[k] for k in sounding]])
+                        for x, (unique, _, sounding) in zip(x_an, jobs) if sounding]
+            rendered = iter(render_many(contents, stats, settings, progress=progress)
+                            if contents else [])
+            wets = []
+            for x, (unique, index, sounding) in zip(x_an, jobs):
+                wet = np.zeros((len(unique), x.shape[-1]), np.float32)
+                if sounding:
+                    wet[sounding] = next(rendered).numpy()
+                wets.append(wet[index])
+        for wet in wets:
+            if not np.all(np.isfinite(wet)):
+                raise RuntimeError("the engine produced NaN or infinite samples (the "
+                                   "optimisation diverged); try the defaults for "
+                                   "learning_rate / optimizer")
+        return wets
 
     def _statistics_key(self, settings: Settings) -> tuple:
         return tuple(getattr(settings, k) for k in STATISTICS_KEYS)

@@ -241,3 +241,21 @@ def test_chain_from_two_threads(fx):
     assert not errors
     for y in out:
         np.testing.assert_array_equal(y, expected)
+
+
+# --- several signals at once (shared batches) --------------------------------------------------
+
+def test_process_many_equals_processing_each_signal(fx):
+    signals = [signal(seconds=0.5, seed=1), signal(sr=44100, seconds=0.3, channels=1, seed=2)[0],
+               signal(seconds=0.4, seed=3).T.copy(), np.zeros((2, 1000), np.float32)]
+    rates = [SR, 44100, SR, SR]
+    board = neuralfx.Pedalboard([pedalboard.Gain(-3), neuralfx.Mix([neuralfx.Pedalboard([]), fx]),
+                                 pedalboard.Gain(1)])
+    together = board.process_many(signals, rates)
+    for x, r, y in zip(signals, rates, together):
+        np.testing.assert_allclose(y, board(x, r), atol=1e-5)
+        assert y.shape == x.shape and y.dtype == np.float32
+    for x, r, y in zip(signals, rates, fx.process_many(signals, rates)):
+        np.testing.assert_allclose(y, fx(x, r), atol=1e-5)
+    with pytest.raises(ValueError, match="2 signals but 1 sample rates"):
+        board.process_many(signals[:2], [SR])
