@@ -10,6 +10,7 @@ Progress and messages go to stderr; stdout carries only what was asked for (``--
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -46,6 +47,7 @@ BIT_DEPTHS = {"wav": (8, 16, 24, 32), "aiff": (8, 16, 24), "aif": (8, 16, 24),
 TEMPLATE_FIELDS = ("stem", "ext", "preset", "style", "seed", "index")
 DEFAULT_TEMPLATE = "{stem}_{preset}.{ext}"
 DEFAULT_OUTPUT_DIR = "neuralfx-output"
+GPU_BATCH_FILES = 8  # files rendered together on a GPU (--batch-files)
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -481,41 +483,86 @@ def _with_path(path: Path, error: str) -> str:
     return error if str(path) in error else f"{path}: {error}"
 
 
-def run_batch(jobs: list[Job], board, ui: Ui, out: OutputOptions, policy: str) -> None:
-    """Processes every pending job; a failure is recorded and the batch goes on."""
+def run_batch(jobs: list[Job], board, ui: Ui, out: OutputOptions, policy: str,
+              batch_files: int = 1) -> None:
+    """Processes every pending job; a failure is recorded and the batch goes on.
+
+    With ``batch_files > 1`` up to that many files are rendered together: their chunks share
+    the engine's optimiser batches, which is what fills a GPU. If such a group fails, its files
+    are retried one by one, so the failure is reported for the file that caused it.
+    """
     todo = [j for j in jobs if j.status == "pending"]
     files = ui.files_task(len(jobs))
     for _ in range(len(jobs) - len(todo)):
         ui.advance_files(files)
-    for job in todo:
-        t0 = time.perf_counter()
-        try:
-            if job.output.exists():
-                if policy == "skip":
-                    job.status = "skipped"
-                    continue
-                if policy != "overwrite":
-                    raise FileExistsError(
-                        f"{job.output} exists; pass --overwrite to replace it or "
-                        "--skip-existing to keep it")
-            audio, rate = _read_checked(job.source)
-            job.duration, job.sample_rate, job.channels = (
-                audio.shape[-1] / rate, rate, audio.shape[0])
-            ui.start_render(job.source.name)
-            result = board.process(audio, rate)
-            _write(job.output, result, rate, out, _source_bit_depth(job.source))
-            job.status = "ok"
-        except KeyboardInterrupt:
-            job.status, job.error = "interrupted", "interrupted by the user"
-            raise
-        except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
-            job.status, job.error = "failed", _describe_error(e)
-            ui.error(escape(_with_path(job.source, job.error)))
-        finally:
-            job.seconds = time.perf_counter() - t0
+    for g in range(0, len(todo), max(1, batch_files)):
+        loaded = []
+        for job in todo[g:g + max(1, batch_files)]:
+            with _job(job, ui, files, keep_open=True) as audio_rate:
+                audio_rate.extend(_read_job(job, policy))
+            if job.status == "pending" and audio_rate:
+                loaded.append((job, *audio_rate))
+            elif job.status != "interrupted":
+                ui.advance_files(files)
+        results = None
+        if len(loaded) > 1:
+            ui.start_render(f"{len(loaded)} files")
+            try:
+                results = board.process_many([a for _, a, _ in loaded], [r for _, _, r in loaded])
+            except KeyboardInterrupt:
+                for job, _, _ in loaded:
+                    job.status, job.error = "interrupted", "interrupted by the user"
+                raise
+            except Exception:  # noqa: BLE001 - retried file by file below
+                results = None
+            finally:
+                ui.end_render()
+        for k, (job, audio, rate) in enumerate(loaded):
+            with _job(job, ui, files):
+                if results is None:
+                    ui.start_render(job.source.name)
+                    result = board.process(audio, rate)
+                else:
+                    result = results[k]
+                _write(job.output, result, rate, out, _source_bit_depth(job.source))
+                job.status = "ok"
+
+
+@contextlib.contextmanager
+def _job(job: Job, ui: Ui, files, keep_open: bool = False):
+    """Runs one step of ``job``: a failure is recorded on the job (and reported) and the
+    batch goes on; Ctrl-C marks it interrupted and stops the batch. Unless ``keep_open``, the
+    job is finished afterwards (timing, progress)."""
+    t0 = time.perf_counter()
+    state: list = []
+    try:
+        yield state
+    except KeyboardInterrupt:
+        job.status, job.error = "interrupted", "interrupted by the user"
+        raise
+    except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
+        job.status, job.error = "failed", _describe_error(e)
+        ui.error(escape(_with_path(job.source, job.error)))
+    finally:
+        job.seconds += time.perf_counter() - t0
+        if not keep_open:
             ui.end_render()
             if job.status != "interrupted":
                 ui.advance_files(files)
+
+
+def _read_job(job: Job, policy: str) -> tuple:
+    """``(audio, rate)`` of the job's input, or ``()`` when its existing output is kept."""
+    if job.output.exists():
+        if policy == "skip":
+            job.status = "skipped"
+            return ()
+        if policy != "overwrite":
+            raise FileExistsError(f"{job.output} exists; pass --overwrite to replace it or "
+                                  "--skip-existing to keep it")
+    audio, rate = _read_checked(job.source)
+    job.duration, job.sample_rate, job.channels = audio.shape[-1] / rate, rate, audio.shape[0]
+    return audio, rate
 
 
 def _terminate_as_interrupt():
@@ -628,6 +675,10 @@ def process(
     dry_run: bool = typer.Option(False, "--dry-run",
                                  help="Only show what would be done: each input, its output "
                                       "and whether it would be processed, skipped or fail."),
+    batch_files: int = typer.Option(0, "--batch-files", min=0,
+                                    help="Render up to N files together, their chunks sharing "
+                                         "the optimiser's batches (fills a GPU). Default 0: "
+                                         f"{GPU_BATCH_FILES} on a GPU, 1 on a CPU."),
 ) -> None:
     """Apply a neural style (and a chain of pedalboard effects) to audio files.
 
@@ -695,7 +746,7 @@ def process(
     try:
         with ui:
             run_batch(jobs, board, ui, OutputOptions(fmt, bit_depth, sample_rate, quality),
-                      policy)
+                      policy, batch_files or _auto_batch_files(preset_obj))
     except KeyboardInterrupt:
         for job in jobs:
             if job.status == "pending":
@@ -707,6 +758,13 @@ def process(
                      settings=preset_obj.settings.as_dict())
         code = _report(jobs, ui, as_json, extra)
     raise typer.Exit(code)
+
+
+def _auto_batch_files(preset) -> int:
+    """Several files at once only pay where one file's chunks leave the device idle: a GPU."""
+    from .device import resolve_device
+
+    return GPU_BATCH_FILES if resolve_device(preset.settings.device).type == "cuda" else 1
 
 
 def _dry_run(jobs: list[Job], policy: str, as_json: bool) -> int:

@@ -236,6 +236,36 @@ def test_bad_files_fail_alone_and_the_batch_goes_on(tmp_path, style):
     assert "garbage.wav" in result.stderr  # failures are reported even with --quiet
 
 
+def test_files_rendered_together_match_files_rendered_alone(tmp_path, style, monkeypatch):
+    # --batch-files groups files so their chunks share the optimiser's batches (a GPU's default)
+    from neuralfx.chain import Pedalboard
+
+    groups = []
+    real = Pedalboard.process_many
+
+    def spy(self, signals, rates, *args):
+        out = real(self, signals, rates, *args)
+        groups.append(len(out))
+        return out
+
+    monkeypatch.setattr(Pedalboard, "process_many", spy)
+    ins = [write(tmp_path / "in" / f"f{k}.wav", tone(0.4 + 0.2 * k, 22050, channels=1 + k % 2,
+                                                   seed=k), 22050) for k in range(3)]
+    bad = bad_files(tmp_path / "in")
+    alone = process(ins, style, tmp_path / "alone", "--batch-files", "1")
+    together = process([*ins, *bad], style, tmp_path / "together", "--batch-files", "8",
+                       "--json")
+    assert alone.exit_code == 0, alone.output
+    assert together.exit_code == 1, together.output  # the bad files fail alone
+    summary = json.loads(together.stdout)
+    assert (summary["processed"], summary["failed"]) == (3, 4)
+    assert groups == [3]
+    for f in ins:
+        a, _, _ = read(tmp_path / "alone" / f"{f.stem}_style-0.01.wav")
+        b, _, _ = read(tmp_path / "together" / f"{f.stem}_style-0.01.wav")
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
 def test_existing_outputs_are_never_overwritten_without_a_flag(tmp_path, style):
     src = write(tmp_path / "a.wav", tone(0.5, 22050), 22050)
     other = write(tmp_path / "b.wav", tone(0.5, 22050, seed=3), 22050)
