@@ -152,7 +152,7 @@ def test_example_audio_is_reproduced_by_its_script(tmp_path):
 def _quickstart_commands() -> list[str]:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```(?:bash|sh|console)?\n(.*?)```", section, re.S)
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", section, re.S)
     return [line for b in blocks for line in b.strip().splitlines() if line.strip()]
 
 
@@ -229,3 +229,13 @@ def test_example_scripts_run_quick(script, tmp_path):
         assert info.frames > 0 and info.samplerate == 22050
         audio, _ = sf.read(path)
         assert np.all(np.isfinite(audio)) and np.max(np.abs(audio)) <= 1.0
+
+
+def test_readme_presets_table_lists_every_builtin():
+    from neuralfx.presets import builtin_names
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Presets and sharing", 1)[1].split("\n## ", 1)[0]
+    table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+    missing = [n for n in builtin_names() if f"`{n}`" not in table]
+    assert not missing, f"README's preset table misses {missing}"
