@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ import torch  # noqa: E402
 import neuralfx.engine as engine  # noqa: E402
 from benchmarks import metrics  # noqa: E402
 from benchmarks.signals import chords, drone, melody, rhythmic_noise  # noqa: E402
-from neuralfx.presets import load_preset  # noqa: E402
+from neuralfx.presets import load_preset, parse_overrides  # noqa: E402
 from neuralfx.reconstruction import BlockGriffinLim  # noqa: E402
 from neuralfx.settings import Settings  # noqa: E402
 from neuralfx.style import compute_style_statistics  # noqa: E402
@@ -252,10 +253,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--sweep-reconstruction", action="store_true",
                    help="also time Griffin-Lim options on the classic presets' magnitudes")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter of the improved presets only (ablations)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep rows of --out (and their audio) that this run does not redo")
     p.add_argument("--out", type=Path, default=HERE / "quality.json")
+    p.add_argument("--audio-cache", type=Path,
+                   default=Path(tempfile.gettempdir()) / "neuralfx-quality-audio.npz",
+                   help="outputs kept for --merge and the plot (not committed)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     overrides = {"device": "cpu", "precision": "fp32", "iterations": args.iterations}
+    improved_overrides = dict(overrides, **parse_overrides(args.sets))
     rows = []
     for case in CASES:
         if args.cases and case.name not in args.cases:
@@ -263,10 +272,23 @@ def main(argv: list[str] | None = None) -> None:
         for name in (case.classic, case.improved):
             if args.presets and name not in args.presets:
                 continue
-            r = render_case(case, name, args.seconds, overrides)
+            r = render_case(case, name, args.seconds,
+                            improved_overrides if name == case.improved else overrides)
+            if args.sets and name == case.improved:
+                r["overrides"] = args.sets
             rows.append(r)
             print({k: (round(v, 4) if isinstance(v, float) else v)
                    for k, v in r.items() if not k.startswith("_")}, flush=True)
+    if args.merge and args.out.exists():
+        done = {(r["case"], r["preset"]) for r in rows}
+        audio = dict(np.load(args.audio_cache)) if args.audio_cache.exists() else {}
+        for r in json.loads(args.out.read_text())["rows"]:
+            key = f"{r['case']}|{r['preset']}"
+            if (r["case"], r["preset"]) not in done and key in audio:
+                rows.append(dict(r, _audio=audio[key]))
+        order = [(c.name, n) for c in CASES for n in (c.classic, c.improved)]
+        rows.sort(key=lambda r: order.index((r["case"], r["preset"])))
+    np.savez(args.audio_cache, **{f"{r['case']}|{r['preset']}": r["_audio"] for r in rows})
     args.out.write_text(json.dumps({
         "seconds": args.seconds, "iterations": args.iterations, "threads": args.threads,
         "torch": torch.__version__,
