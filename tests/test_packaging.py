@@ -239,3 +239,18 @@ def test_readme_presets_table_lists_every_builtin():
     table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
     missing = [n for n in builtin_names() if f"`{n}`" not in table]
     assert not missing, f"README's preset table misses {missing}"
+
+
+def test_readme_presets_example_runs():
+    """The README's presets snippet runs as written (it renders nothing), with the shipped
+    texture as its style file."""
+    from neuralfx.examples import path
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Presets", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace: dict = {}
+    exec(code.replace('"rain.wav"', repr(str(path("texture.wav")))), namespace)  # noqa: S102
+    assert namespace["fx"].preset == "user:rain 0.02"
+    assert namespace["fx"].content_weight == 0.02
+    assert len(namespace["board"]) == len(namespace["m"].pre) + 1 + len(namespace["m"].post)
