@@ -442,17 +442,31 @@ def part_precision(cfg: Config, state: dict) -> dict:
     return res
 
 
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB. VmHWM, not ``ru_maxrss``: on Linux the
+    latter carries the parent's peak over ``fork``/``exec``, so a child would report at least
+    the parent's size."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def memory_child(minutes: float, iterations: int, n_filters: int, seed: int) -> dict:
     """Render ``minutes`` of content in this process; report peak RSS (run in a subprocess)."""
     os.environ["NEURALFX_CACHE_DIR"] = "off"
     seconds = minutes * 60
     settings = Settings(n_filters=n_filters, iterations=iterations, seed=seed, device="cpu")
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = _peak_rss_mb()
     content = torch.from_numpy(signals.melody(seconds, SR))[None]
     style = torch.from_numpy(signals.rhythmic_noise(10.0, SR))
     network_for(settings)
     stats = compute_style_statistics(style, settings)
-    rss_ready = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_ready = _peak_rss_mb()
     chunks = {"n": 0}
 
     def progress(p):
@@ -468,8 +482,8 @@ def memory_child(minutes: float, iterations: int, n_filters: int, seed: int) -> 
     return {"minutes": minutes, "iterations": iterations, "n_filters": n_filters,
             "chunks": len(plan), "batch_size": engine.batch_size(settings, plan.length,
                                                                   torch.device("cpu")),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "rss_after_imports_mb": rss0 / 1024, "rss_before_render_mb": rss_ready / 1024,
+            "peak_rss_mb": _peak_rss_mb(), "rss_after_imports_mb": rss0,
+            "rss_before_render_mb": rss_ready,
             "audio_buffers_mb": 2 * content.numel() * 4 / 2**20, "wall_s": wall}
 
 
