@@ -285,8 +285,9 @@ def optimise(objective: Objective, x0: torch.Tensor, optimizer: str, iterations:
 
 def bytes_per_chunk(n_bins: int, frames: int, n_filters: int, n_widths: int,
                     history: int = 10) -> int:
-    """Rough peak memory of one chunk in a batch: L-BFGS history and work vectors, features
-    and their gradients, and the ``G F`` products."""
-    spec = n_bins * frames * (2 * history + 10)
-    feats = n_widths * n_filters * frames * 8
+    """Peak memory of one chunk in a batch: L-BFGS history and work vectors, the convolution's
+    unfolded input, features, their gradients and the ``G F`` products. Calibrated on the
+    classic network (BENCHMARKS.md, peak memory): about 150 MB per 10 s chunk."""
+    spec = n_bins * frames * (2 * history + 16)
+    feats = n_widths * n_filters * frames * 12
     return 4 * (spec + feats)
