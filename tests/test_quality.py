@@ -129,7 +129,7 @@ def test_rhythm_weight_needs_autocorrelations():
 def test_improved_presets_render(name, tiny):
     preset = load_preset(name, **tiny)
     s = preset.settings
-    assert len(s.kernel_sizes) > 1  # a bank of widths
+    assert load_preset(name).settings.griffin_lim_iterations >= 200  # where they pay
     style = torch.from_numpy(rhythmic_noise(2.5, SR))
     stats = style_statistics(style, s)
     if name == "style+":
