@@ -160,8 +160,10 @@ class _Signal:
         # The signal's first and last frames are seen by fewer network windows than inner
         # frames and would stay under-constrained (an audible fade at both ends), so the
         # optimised spectrogram extends `edge` frames beyond the signal (silent content
-        # there); they are cropped before reconstruction.
-        self.edge = settings.receptive_field - 1
+        # there), enough for every signal frame to be the centre of a window; they are
+        # cropped before reconstruction. (A full receptive field of padding also removes the
+        # fade but moves the optimum further from the classic loss: BENCHMARKS.md, Engine.)
+        self.edge = settings.receptive_field // 2
         self.plan = plan_chunks(self.total + 2 * self.edge, settings.chunk_frames,
                                 settings.overlap_frames, settings.receptive_field)
         self.joiner = MagnitudeJoiner(self.plan, channels, settings.n_bins)
