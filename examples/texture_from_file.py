@@ -14,10 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from neuralfx import NeuralStyle
-from neuralfx.audio import read_audio, to_mono, write_audio
+from neuralfx.audio import read_audio, write_audio
 from neuralfx.examples import path as example
 
 QUICK = dict(n_filters=64, iterations=5, griffin_lim_iterations=8)
@@ -40,15 +38,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny settings, rough sound")
     args = parser.parse_args()
 
-    style, sample_rate = read_audio(args.style)  # the texture is written at the style's rate
+    _, sample_rate = read_audio(args.style)  # the texture is written at the style's rate
     fx = NeuralStyle(style=args.style, preset=args.preset, seed=args.seed,
                      progress=print_progress, **(QUICK if args.quick else {}))
-    # In texture mode (content weight 0) with a style, NeuralStyle returns a texture of the
-    # style with its INPUT's duration, channel count and loudness. So the input here is the
-    # style itself, repeated to the wanted length: the texture gets the style's loudness.
-    n = int(round(args.seconds * sample_rate))
-    placeholder = np.resize(to_mono(style), n)
-    out = fx(np.repeat(placeholder[None], args.channels, axis=0), sample_rate)
+    out = fx.texture(args.seconds, sample_rate, channels=args.channels)  # the style's loudness
     print(file=sys.stderr)
     write_audio(args.output, out, sample_rate, bit_depth=16)
     print(f"wrote {args.output}: {out.shape[-1] / sample_rate:.1f} s, {out.shape[0]} channel(s), "

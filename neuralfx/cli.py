@@ -819,24 +819,6 @@ def _effect(style: Path | None, preset, ui: Ui):
 # texture
 
 
-def _texture_of(effect, style: Path, seconds: float, rate: float, channels: int):
-    """``(channels, round(seconds * rate))``: a texture of ``style`` by ``effect`` (a
-    NeuralStyle in texture mode, content weight 0, or a chain that starts with one). The effect
-    makes a texture with its input's duration, channel count and loudness, so its input here is
-    the style itself repeated to that length: the texture gets the style's loudness."""
-    import numpy as np
-
-    from .audio import read_audio, resample, to_mono
-
-    audio, style_rate = read_audio(style)
-    mono = resample(to_mono(audio), style_rate, rate)
-    n = int(round(seconds * rate))
-    if n == 0 or mono.shape[-1] == 0:
-        return np.zeros((channels, n), np.float32)
-    placeholder = np.resize(mono, n)  # repeats the style as often as needed
-    return effect.process(np.repeat(placeholder[None], channels, axis=0), rate)
-
-
 @app.command(
     epilog="Examples:\n\n"
            "  neuralfx texture rain.wav --duration 60 -o rain_60s.wav\n\n"
@@ -914,12 +896,13 @@ def texture(
     rate = sample_rate or style_rate
     from .chain import Pedalboard
 
-    board = Pedalboard([_effect(style, preset_obj, ui)] + post_chain)
+    effect, post_board = _effect(style, preset_obj, ui), Pedalboard(post_chain)
     previous = _terminate_as_interrupt()
     try:
         with ui:
             ui.start_render(f"texture {output.name}")
-            audio = _texture_of(board, style, duration, rate, channels)
+            audio = post_board.process_channels_first(
+                effect.texture(duration, rate, channels), rate)
             ui.end_render()
             _write(output, audio, rate, OutputOptions(None, bit_depth, None, quality),
                    _source_bit_depth(style))
@@ -1232,8 +1215,7 @@ def demo(
             out = board.process(audio, rate)
             _write(styled, out, rate, OutputOptions(None, 16, None, None), 16)
             ui.start_render("texture")
-            tex = _texture_of(_effect(style_path, texture_preset, ui), style_path,
-                              audio.shape[-1] / rate, rate, 1)
+            tex = _effect(style_path, texture_preset, ui).texture(audio.shape[-1] / rate, rate)
             _write(textured, tex, rate, OutputOptions(None, 16, None, None), 16)
             ui.end_render()
         for src in (content_path, style_path):

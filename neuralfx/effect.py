@@ -372,6 +372,39 @@ class NeuralStyle:
                 "`neuralfx` command line, which handles long files in chunks internally")
         return self._process_many([x], [sample_rate])[0]
 
+    def texture(self, seconds: float, sample_rate: float, channels: int = 1) -> np.ndarray:
+        """A new texture of the style, of any length: ``(channels, round(seconds *
+        sample_rate))`` float32 at ``sample_rate``, every channel at the style's integrated
+        loudness and within the full-scale ceiling. The preset's content weight is ignored
+        (there is no content); its other parameters, ``seed`` included, apply. Every channel
+        carries the same texture."""
+        sample_rate = check_sample_rate(sample_rate)
+        if not (isinstance(channels, int) and channels >= 1):
+            raise ValueError(f"channels = {channels!r}: expected an integer >= 1")
+        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"seconds = {seconds!r}: expected a finite number >= 0")
+        with self._lock:
+            preset, style_audio, progress = self._preset, self._style_audio, self.progress
+        if style_audio is None:
+            raise ValueError("a texture needs a style: NeuralStyle(style='file.wav' or "
+                             "(array, sample_rate))")
+        settings = preset.settings.replace(content_weight=0.0, init="noise")
+        n = int(round(seconds * sample_rate))
+        n_an = int(round(seconds * settings.sample_rate))
+        if n == 0:
+            return np.zeros((channels, 0), np.float32)
+        stats = self._style_statistics(settings, style_audio)
+        mono = self._render([np.zeros((1, n_an), np.float32)], stats, settings, True,
+                            progress)[0]
+        wet = A.resample(mono, settings.sample_rate, sample_rate, quality=RESAMPLE_QUALITY,
+                         length=n)
+        style_mono, style_rate = style_audio
+        reference = A.analyse_loudness(style_mono[None], style_rate)
+        ceiling = max(PEAK_CEILING, float(np.max(np.abs(style_mono))))
+        wet = A.match_loudness(wet, reference, sample_rate, ceiling=ceiling)
+        wet = A.limit_peaks(wet.astype(np.float32), sample_rate, ceiling)
+        return np.repeat(wet.astype(np.float32), channels, axis=0)
+
     def process_many(self, signals: list[np.ndarray], sample_rates: list[float]
                      ) -> list[np.ndarray]:
         """Several whole signals, each at its own rate and in :meth:`process`'s layouts: the

@@ -247,6 +247,22 @@ def test_texture_of_a_style_has_the_input_duration(style):
     assert np.corrcoef(y, y2 * A.loudness_match_gain(y2, y, 48000))[0, 1] > 0.99
 
 
+def test_texture_of_any_length_from_the_style(style):
+    fx = neuralfx.NeuralStyle(style, preset="style 0.01", **TINY)  # content weight ignored
+    y = fx.texture(1.3, 44100, channels=2)
+    assert y.shape == (2, int(round(1.3 * 44100))) and y.dtype == np.float32
+    np.testing.assert_array_equal(y[0], y[1])
+    mono, rate = style
+    assert abs(A.loudness(y[:1], 44100) - A.loudness(mono[None], rate)) < 1.0  # per channel
+    assert np.max(np.abs(y)) <= 1.0
+    assert np.array_equal(fx.texture(1.3, 44100, channels=2), y)  # deterministic
+    assert fx.texture(0, 44100).shape == (1, 0)
+    with pytest.raises(ValueError, match="needs a style"):
+        neuralfx.NeuralStyle(preset="texture", **TINY).texture(1.0, SR)
+    with pytest.raises(ValueError, match="seconds"):
+        fx.texture(float("nan"), SR)
+
+
 def test_texture_of_a_too_short_input_explains_why():
     fx = neuralfx.NeuralStyle(preset="texture", **TINY)
     with pytest.raises(ValueError, match="texture mode without a style"):
