@@ -1167,7 +1167,7 @@ def example_file(name: str) -> Path:
 @app.command(epilog="Example: neuralfx demo --preset draft --output-dir /tmp/demo")
 def demo(
     preset: str = typer.Option("draft", "--preset", "-p",
-                               help="Preset for the style transfer ('draft' takes about a minute "
+                               help="Preset for the style transfer ('draft' takes about 10 to 20 s "
                                     "on a 2-core CPU)."),
     output_dir: Path = typer.Option(Path("neuralfx-demo"), "--output-dir", "-o",
                                     help="Folder for the results."),
