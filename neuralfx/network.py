@@ -24,18 +24,6 @@ class RandomNetwork:
     kernel_sizes: tuple[int, ...]
     _copies: dict = field(default_factory=dict, repr=False)
 
-    @property
-    def n_filters(self) -> int:
-        return self.weights[0].shape[0]
-
-    @property
-    def n_bins(self) -> int:
-        return self.weights[0].shape[1]
-
-    @property
-    def receptive_field(self) -> int:
-        return max(self.kernel_sizes)
-
     def features(self, log_spec: torch.Tensor, dtype: torch.dtype = torch.float32
                  ) -> list[torch.Tensor]:
         """``(batch, bins, frames) -> [(batch, n_filters, frames - width + 1)]`` per width.
