@@ -99,6 +99,8 @@ def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
                for c, n, ch in zip(contents, n_samples, channels)]
     network = network_for(settings)
     grams = [g.to(device) for g in style.grams]
+    factors = (None if style.factors is None
+               else [None if f is None else f.to(device) for f in style.factors])
     autos = (None if style.autocorrelations is None
              else [a.to(device) for a in style.autocorrelations])
     items = [(sig, i, c) for sig in signals for i in range(len(sig.plan or ()))
@@ -121,7 +123,7 @@ def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
             x0 = x0 + content_spec
         objective = Objective(network, grams, content_spec, settings.content_weight,
                               settings.style_weight, dtype, autos,
-                              settings.autocorrelation_weight)
+                              settings.autocorrelation_weight, factors)
 
         def report(iteration: int, _loss: torch.Tensor, done: int = done) -> None:
             if progress is not None:

@@ -2,7 +2,8 @@
 
 The network is a bank of one-layer 1-D convolutions over time (the spectrogram is a 1 x T image
 with ``bins`` channels), random Gaussian weights, no bias, valid padding, ReLU. The classic
-network is one width of 11 frames and 4096 filters.
+network is one width of 11 frames and 4096 filters. On a CPU the convolutions run by FFT blocks
+(:mod:`neuralfx.convolution`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .convolution import SpectralKernel, overlap_save_conv1d, use_fft
 from .device import accumulation_dtype
 
 
@@ -32,8 +34,12 @@ class RandomNetwork:
         """
         out = []
         x = log_spec.to(dtype)
-        for w in self.weights_on(log_spec.device, dtype):
-            out.append(torch.relu(torch.nn.functional.conv1d(x, w)).float())
+        for i, w in enumerate(self.weights_on(log_spec.device, dtype)):
+            if use_fft(w.shape[-1], x.device, dtype):
+                y = overlap_save_conv1d(x, self.spectral_kernel(i, x.device, dtype))
+            else:
+                y = torch.nn.functional.conv1d(x, w)
+            out.append(torch.relu(y).float())
         return out
 
     def weights_on(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
@@ -42,6 +48,15 @@ class RandomNetwork:
         key = (str(device), dtype)
         if key not in self._copies:
             self._copies[key] = tuple(w.to(device=device, dtype=dtype) for w in self.weights)
+        return self._copies[key]
+
+    def spectral_kernel(self, index: int, device: torch.device, dtype: torch.dtype
+                        ) -> SpectralKernel:
+        """Width ``index``'s weights transformed for the FFT convolution, made once and kept."""
+        key = ("fft", index, str(device), dtype)
+        if key not in self._copies:
+            weights = self.weights_on(device, dtype)[index]
+            self._copies[key] = SpectralKernel.from_weights(weights)
         return self._copies[key]
 
 
@@ -71,10 +86,17 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 @dataclass
 class GramAccumulator:
     """Sums ``F F^T`` and frame counts over pieces of a long signal, so memory is bounded by the
-    piece, not by the signal. ``gram()`` equals the one-shot Gram of the whole signal."""
+    piece, not by the signal. ``gram()`` equals the one-shot Gram of the whole signal.
+
+    While a width has at most ``max_factor_frames`` frames in all, its features are kept too:
+    ``factors()`` then gives ``L = F / sqrt(T)`` with ``G = L L^T``, a factor of rank ``T`` that
+    makes the loss's ``G F`` products cheaper (see :func:`neuralfx.synthesis.style_loss`).
+    """
 
     sums: list[torch.Tensor] | None = None
     frames: list[int] | None = None
+    max_factor_frames: int = 0
+    kept: list[list[torch.Tensor] | None] | None = None
 
     def add(self, features: list[torch.Tensor]) -> None:
         """``features``: per width ``(batch, filters, frames)``; batch entries are pooled."""
@@ -82,12 +104,25 @@ class GramAccumulator:
             self.sums = [torch.zeros(f.shape[1], f.shape[1], device=f.device,
                                      dtype=accumulation_dtype(f.device)) for f in features]
             self.frames = [0] * len(features)
+            self.kept = [[] for _ in features]
         for i, f in enumerate(features):
             flat = f.transpose(0, 1).reshape(f.shape[1], -1)
             self.sums[i] += (flat @ flat.T).to(self.sums[i].dtype)
             self.frames[i] += flat.shape[1]
+            if self.kept[i] is not None:
+                if self.frames[i] <= self.max_factor_frames:
+                    self.kept[i].append(flat.float())
+                else:
+                    self.kept[i] = None  # too long: the factor would cost more than it saves
 
     def grams(self) -> list[torch.Tensor]:
         if self.sums is None or min(self.frames) == 0:
             raise ValueError("no frames were accumulated")
         return [(s / n).float() for s, n in zip(self.sums, self.frames)]
+
+    def factors(self) -> list[torch.Tensor | None]:
+        """Per width ``(filters, frames) / sqrt(frames)``, or None where it was not kept."""
+        if self.sums is None:
+            raise ValueError("no frames were accumulated")
+        return [None if k is None else torch.cat(k, dim=1) / math.sqrt(n)
+                for k, n in zip(self.kept, self.frames)]

@@ -21,7 +21,7 @@ from .network import GramAccumulator, RandomNetwork, random_network
 from .settings import Settings
 from .spectral import frame_slice_spectrogram, n_frames
 
-CACHE_FORMAT = 2  # 2: entries carry the per-lag feature autocorrelations
+CACHE_FORMAT = 3  # 2: entries carry the per-lag feature autocorrelations; 3: Gram factors
 # Longest lag of the rhythm (autocorrelation) statistics: a few seconds holds a bar of music at
 # most tempos, so the loss can keep beats and bars, which the 0.25 s classic network cannot see.
 AUTOCORRELATION_SECONDS = 3.0
@@ -33,16 +33,22 @@ class StyleStatistics:
     """Per kernel width, the Gram matrix ``(N, N)`` of the style's features, normalised by the
     style's frame count; and that frame count. ``autocorrelations``, when present: per width
     ``(N, L)``, ``A[k, tau]`` = mean over the style's frame pairs ``tau`` apart of
-    ``F_k(t) F_k(t + tau)`` (the rhythm statistics of the autocorrelation loss)."""
+    ``F_k(t) F_k(t + tau)`` (the rhythm statistics of the autocorrelation loss).
+    ``factors``, when present: per width ``L (N, r)`` with ``G = L L^T`` (the style's scaled
+    features, kept for styles of at most ``N / 2`` frames, where they make the loss cheaper),
+    or None for that width."""
 
     grams: list[torch.Tensor]
     frames: int
     autocorrelations: list[torch.Tensor] | None = None
+    factors: list[torch.Tensor | None] | None = None
 
     def to(self, device: torch.device) -> StyleStatistics:
         auto = (None if self.autocorrelations is None
                 else [a.to(device) for a in self.autocorrelations])
-        return StyleStatistics([g.to(device) for g in self.grams], self.frames, auto)
+        factors = (None if self.factors is None
+                   else [None if f is None else f.to(device) for f in self.factors])
+        return StyleStatistics([g.to(device) for g in self.grams], self.frames, auto, factors)
 
 
 def network_for(settings: Settings) -> RandomNetwork:
@@ -74,7 +80,8 @@ def compute_style_statistics(audio: torch.Tensor, settings: Settings,
             f"needs at least {needed:.3f} s (kernel_sizes = {list(settings.kernel_sizes)} "
             f"frames of hop {settings.hop_length} at {settings.sample_rate} Hz)")
     network = network_for(settings)
-    acc = GramAccumulator()
+    # a factor of rank r makes G F cost 2 N r T instead of N^2 T: worth keeping while r < N / 2
+    acc = GramAccumulator(max_factor_frames=settings.n_filters // 2)
     span = settings.receptive_field - 1
     # lags per width: at most half that width's feature frames, as the loss uses on a chunk
     lags = [max(1, min(autocorrelation_lags(settings), (total - k + 1) // 2))
@@ -94,7 +101,7 @@ def compute_style_statistics(audio: torch.Tensor, settings: Settings,
                      else f[..., :limit] for f, k in zip(full, settings.kernel_sizes)]
             acc.add(feats)
             auto.add(feats, full)
-    return StyleStatistics(acc.grams(), total, auto.autocorrelations())
+    return StyleStatistics(acc.grams(), total, auto.autocorrelations(), acc.factors())
 
 
 class AutocorrelationAccumulator:
@@ -150,14 +157,16 @@ def style_statistics(audio: torch.Tensor, settings: Settings,
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
             return StyleStatistics(list(data["grams"]), int(data["frames"]),
-                                   list(data["autocorrelations"])).to(device)
+                                   list(data["autocorrelations"]),
+                                   list(data["factors"])).to(device)
         except Exception:  # a damaged entry is recomputed, never trusted
             path.unlink(missing_ok=True)
     stats = compute_style_statistics(audio, settings, device, dtype)
     if path is not None:
         try:
             _atomic_save({"grams": [g.cpu() for g in stats.grams], "frames": stats.frames,
-                          "autocorrelations": [a.cpu() for a in stats.autocorrelations]},
+                          "autocorrelations": [a.cpu() for a in stats.autocorrelations],
+                          "factors": [None if f is None else f.cpu() for f in stats.factors]},
                          path)
         except OSError:
             pass  # a read-only or full cache folder must not fail the render

@@ -147,6 +147,42 @@ def test_style_loss_matches_the_direct_gram_loss(frames):
     assert torch.allclose(grad, fx.grad, rtol=1e-3, atol=1e-6)
 
 
+@pytest.mark.parametrize("frames", [5, 40])
+def test_style_loss_with_a_gram_factor_is_the_same_loss(frames):
+    g = torch.Generator().manual_seed(1)
+    f = torch.rand(2, 64, frames, generator=g)
+    style = torch.rand(64, 12, generator=g)
+    target = style @ style.T / 12
+    factor = style / 12 ** 0.5
+    plain = style_loss(f, target)
+    factored = style_loss(f, target, factor=factor, gram_energy=target.double().pow(2).sum())
+    assert torch.allclose(plain[0], factored[0], rtol=1e-5)
+    assert torch.allclose(plain[1], factored[1], rtol=1e-4, atol=1e-6)
+
+
+def test_gram_accumulator_keeps_a_factor_only_while_short():
+    f = torch.rand(2, 8, 5)
+    acc = GramAccumulator(max_factor_frames=10)
+    acc.add([f])
+    (factor,) = acc.factors()
+    assert factor.shape == (8, 10)
+    assert torch.allclose(factor @ factor.T, acc.grams()[0], rtol=1e-5)
+    acc.add([f[:1]])  # 15 frames: beyond the limit, the factor is dropped
+    assert acc.factors() == [None]
+
+
+def test_style_statistics_carry_a_factor_for_short_styles(settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURALFX_CACHE_DIR", str(tmp_path))
+    s = settings.replace(n_filters=128)  # factors kept up to 64 frames
+    short = style_statistics(noise(1.0, seed=3), s)
+    (factor,) = short.factors
+    assert factor.shape == (128, short.frames - 10)
+    assert torch.allclose(factor @ factor.T, short.grams[0], rtol=1e-4, atol=1e-6)
+    cached = style_statistics(noise(1.0, seed=3), s)
+    assert torch.equal(cached.factors[0], factor)
+    assert style_statistics(noise(2.0, seed=3), s).factors == [None]  # 87 frames
+
+
 def test_content_loss_gradient():
     f = torch.rand(1, 4, 6, requires_grad=True)
     t = torch.rand(1, 4, 6)

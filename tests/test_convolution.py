@@ -1,0 +1,69 @@
+"""The FFT (overlap-save) convolution equals torch's direct convolution, values and gradients."""
+
+import pytest
+import torch
+
+from neuralfx.convolution import SpectralKernel, block_length, overlap_save_conv1d, use_fft
+from neuralfx.network import random_network
+
+
+def rand(*shape, seed=0, dtype=torch.float64):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+@pytest.mark.parametrize("width", [5, 11, 32])
+@pytest.mark.parametrize("extra", [0, 1, 21, 22, 23, 430])  # frames beyond one output frame
+@pytest.mark.parametrize("batch", [1, 3])
+def test_equals_direct_convolution(width, extra, batch):
+    x = rand(batch, 7, width + extra, seed=1)
+    w = rand(5, 7, width, seed=2)
+    out = overlap_save_conv1d(x, SpectralKernel.from_weights(w))
+    assert out.shape == (batch, 5, extra + 1)
+    assert torch.allclose(out, torch.nn.functional.conv1d(x, w), atol=1e-10)
+
+
+@pytest.mark.parametrize("block", [16, 32, 64])
+def test_gradient_equals_direct_convolution(block):
+    w = rand(6, 4, 11, seed=3)
+    x = rand(2, 4, 50, seed=4).requires_grad_(True)
+    upstream = rand(2, 6, 40, seed=5)
+    (overlap_save_conv1d(x, SpectralKernel.from_weights(w, block)) * upstream).sum().backward()
+    fft_grad = x.grad.clone()
+    x.grad = None
+    (torch.nn.functional.conv1d(x, w) * upstream).sum().backward()
+    assert torch.allclose(fft_grad, x.grad, atol=1e-10)
+
+
+def test_float32_error_is_at_rounding_level():
+    w = rand(64, 257, 11, seed=6, dtype=torch.float32) * 0.05
+    x = rand(2, 257, 200, seed=7, dtype=torch.float32).abs()
+    direct = torch.nn.functional.conv1d(x, w)
+    fft = overlap_save_conv1d(x, SpectralKernel.from_weights(w))
+    assert (fft - direct).abs().max() < 1e-5 * direct.abs().max()
+
+
+def test_network_features_use_it_on_a_cpu_and_match_conv1d():
+    net = random_network(33, 8, (2, 11), seed=0)
+    x = rand(2, 33, 60, seed=8, dtype=torch.float32)
+    features = net.features(x)
+    for f, w in zip(features, net.weights):
+        assert torch.allclose(f, torch.relu(torch.nn.functional.conv1d(x, w)), atol=1e-5)
+
+
+def test_where_it_is_used():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert use_fft(11, cpu, torch.float32)
+    assert not use_fft(11, cpu, torch.bfloat16)  # complex products have no bf16 form
+    assert not use_fft(11, cuda, torch.float32)  # cuDNN and tensor cores instead
+    assert not use_fft(2, cpu, torch.float32)  # too narrow to gain
+    assert block_length(11) == 32 and block_length(32) == 64
+
+
+def test_errors_name_the_sizes():
+    kernel = SpectralKernel.from_weights(rand(2, 3, 11))
+    with pytest.raises(ValueError, match="10 frames is shorter than the kernel \\(11\\)"):
+        overlap_save_conv1d(rand(1, 3, 10), kernel)
+    with pytest.raises(ValueError, match="block = 8 frames is shorter than the kernel"):
+        SpectralKernel.from_weights(rand(2, 3, 11), block=8)
+    with pytest.raises(TypeError, match="complex128"):
+        overlap_save_conv1d(rand(1, 3, 20, dtype=torch.float32), kernel)
