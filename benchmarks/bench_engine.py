@@ -9,6 +9,8 @@ same random network, and reports:
 - Griffin-Lim: the time neuralfx's fast Griffin-Lim needs to reach the spectral convergence
   that 500 plain iterations reach, / the time of those 500 plain iterations;
 - held-out style distance and content similarity of both outputs (:mod:`benchmarks.metrics`);
+- ``classic_edges``: the same for neuralfx with ``pad_edges=False``, the classic objective
+  exactly (the main run's default pads the signal's ends, a slightly different problem);
 - peak RSS of a render of 1, 5 and 10 minutes (each in a fresh subprocess);
 - bf16 vs fp32 speed of a matmul and of one loss+gradient evaluation on this CPU.
 
@@ -47,7 +49,7 @@ from neuralfx.synthesis import Objective
 
 SR = 22050
 RESULTS = Path(__file__).resolve().parent / "results"
-PARTS = ("main", "griffin_lim", "quality", "optimiser", "precision", "memory")
+PARTS = ("main", "classic_edges", "griffin_lim", "quality", "optimiser", "precision", "memory")
 
 
 @dataclass
@@ -265,6 +267,38 @@ def _ensure_main(cfg: Config, state: dict) -> None:
     state["base_x"] = np.load(x_path)
     state["audio"] = {n: soundfile.read(cfg.out / f"{cfg.tag}_{n}.wav", dtype="float32")[0]
                       for n in ("neuralfx", "baseline")}
+
+
+def part_classic_edges(cfg: Config, state: dict) -> dict:
+    """neuralfx with ``pad_edges=False`` (the baseline's objective, frame for frame) against
+    the main run's baseline result and times (reused, not run again)."""
+    _ensure_main(cfg, state)
+    base_x = state["base"].x if "base" in state else state["base_x"]
+    main = json.loads((cfg.out / f"{cfg.tag}_main.json").read_text())
+    settings = state["settings"].replace(pad_edges=False)
+    log("neuralfx, pad_edges=False ...")
+    nfx = run_neuralfx(state["content"], state["style"], settings)
+    weight = network_for(settings).weights[0]
+    loss = baseline.ClassicLoss(weight, baseline.log_spectrogram(state["style"]),
+                                baseline.log_spectrogram(state["content"]))
+    with torch.no_grad():
+        l_nfx = float(loss.loss(nfx["x"][0]))
+        l_base = float(loss.loss(torch.from_numpy(base_x)))
+    from benchmarks.metrics import content_similarity, style_distance
+
+    bt, nt = main["baseline"]["times"], nfx["times"]
+    quality = {"style_distance": style_distance(nfx["audio"], state["style"], SR),
+               "content_similarity": content_similarity(nfx["audio"], state["content"], SR)}
+    res = {"machine": machine(), "settings": settings.as_dict(), "quality": quality,
+           "neuralfx": {k: nfx[k] for k in ("loss", "evaluations", "times")},
+           "figures": {"final_loss_neuralfx": l_nfx, "final_loss_baseline": l_base,
+                       "loss_ratio": l_nfx / l_base,
+                       "wall_time_ratio": nt["total"] / bt["total"],
+                       "cpu_time_ratio": nt["total_cpu"] / bt["total_cpu"],
+                       "evaluations_neuralfx": nfx["evaluations"]}}
+    save(cfg, "classic_edges", res)
+    log(json.dumps(res["figures"], indent=1))
+    return res
 
 
 def part_griffin_lim(cfg: Config, state: dict) -> dict:

@@ -165,7 +165,8 @@ class _Signal:
         # there), enough for every signal frame to be the centre of a window; they are
         # cropped before reconstruction. (A full receptive field of padding also removes the
         # fade but moves the optimum further from the classic loss: BENCHMARKS.md, Engine.)
-        self.edge = settings.receptive_field // 2
+        # pad_edges = false gives the classic objective, fade included.
+        self.edge = settings.edge_frames
         self.plan = plan_chunks(self.total + 2 * self.edge, settings.chunk_frames,
                                 settings.overlap_frames, settings.receptive_field)
         self.joiner = MagnitudeJoiner(self.plan, channels, settings.n_bins)

@@ -35,7 +35,7 @@ keep the classic defaults)::
     [loss]            # content_weight, style_weight, autocorrelation_weight
     [optimiser]       # optimizer, iterations, learning_rate, init
     [reconstruction]  # griffin_lim_iterations, griffin_lim_momentum, phase_init
-    [chunking]        # chunk_seconds, overlap_seconds
+    [chunking]        # chunk_seconds, overlap_seconds, pad_edges
     [compute]         # precision, device, memory_budget_mb
     [output]          # mix (0..1 dry/wet), match_loudness (true/false)
 
@@ -86,7 +86,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "loss": ("content_weight", "style_weight", "autocorrelation_weight"),
     "optimiser": ("optimizer", "iterations", "learning_rate", "init"),
     "reconstruction": ("griffin_lim_iterations", "griffin_lim_momentum", "phase_init"),
-    "chunking": ("chunk_seconds", "overlap_seconds"),
+    "chunking": ("chunk_seconds", "overlap_seconds", "pad_edges"),
     "compute": ("precision", "device", "memory_budget_mb"),
 }
 GROUPS = {g: tuple(k for k in keys if k in field_names()) for g, keys in GROUPS.items()}

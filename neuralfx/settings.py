@@ -49,6 +49,7 @@ class Settings:
     # chunking
     chunk_seconds: float = 10.0
     overlap_seconds: float = 1.0
+    pad_edges: bool = True
     # compute
     precision: str = "auto"
     device: str = "auto"
@@ -75,6 +76,11 @@ class Settings:
     @property
     def overlap_frames(self) -> int:
         return round(self.overlap_seconds * self.sample_rate / self.hop_length)
+
+    @property
+    def edge_frames(self) -> int:
+        """Frames the optimised spectrogram extends beyond each end of the signal."""
+        return self.receptive_field // 2 if self.pad_edges else 0
 
     @property
     def n_bins(self) -> int:
@@ -155,6 +161,8 @@ def validate(s: Settings) -> None:
     _check(_is_num(s.overlap_seconds) and 0 <= s.overlap_seconds <= s.chunk_seconds / 2,
            "overlap_seconds", s.overlap_seconds,
            f"a number of seconds from 0 to chunk_seconds/2 = {s.chunk_seconds / 2:g}")
+    _check(isinstance(s.pad_edges, bool), "pad_edges", s.pad_edges,
+           "true (no fade at the signal's ends) or false (the classic objective)")
     _check(s.precision in PRECISIONS, "precision", s.precision, f"one of {list(PRECISIONS)}")
     _check(isinstance(s.device, str) and s.device.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
            "device", s.device, "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")

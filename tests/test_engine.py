@@ -358,6 +358,26 @@ def test_rms_at_seams_stays_within_1_db():
     assert abs(rms_db(out.shape[-1] - SR // 4, out.shape[-1]) - whole) < 1.5
 
 
+@pytest.mark.parametrize("pad_edges, extra", [(True, 2 * 5), (False, 0)])
+def test_pad_edges_extends_the_optimised_frames_or_keeps_the_classic_ones(
+        pad_edges, extra, settings, stats, monkeypatch):
+    import neuralfx.engine as engine
+
+    seen, inner = [], engine.optimise
+
+    def optimise(objective, x0, *args, **kwargs):
+        seen.append(x0.shape[-1])
+        return inner(objective, x0, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "optimise", optimise)
+    x = noise(1.0, seed=4)
+    out = render(x[None], stats, settings.replace(pad_edges=pad_edges))
+    assert out.shape == (1, x.shape[0])
+    assert seen == [x.shape[0] // settings.hop_length + 1 + extra]
+    with pytest.raises(SettingsError, match="pad_edges = 'no' .*true .*or false"):
+        settings.replace(pad_edges="no")
+
+
 # --- settings -----------------------------------------------------------------------------
 
 def test_settings_errors_name_field_value_and_range():
