@@ -11,6 +11,8 @@ same random network, and reports:
 - held-out style distance and content similarity of both outputs (:mod:`benchmarks.metrics`);
 - ``classic_edges``: the same for neuralfx with ``pad_edges=False``, the classic objective
   exactly (the main run's default pads the signal's ends, a slightly different problem);
+- ``gpu`` (needs ``--device cuda``): the real-time factor of a 4-minute stereo input with
+  classic settings and the fraction of the device's matmul peak reached while optimising;
 - peak RSS of a render of 1, 5 and 10 minutes (each in a fresh subprocess);
 - bf16 vs fp32 speed of a matmul and of one loss+gradient evaluation on this CPU.
 
@@ -49,7 +51,8 @@ from neuralfx.synthesis import Objective
 
 SR = 22050
 RESULTS = Path(__file__).resolve().parent / "results"
-PARTS = ("main", "classic_edges", "griffin_lim", "quality", "optimiser", "precision", "memory")
+PARTS = ("main", "classic_edges", "griffin_lim", "quality", "optimiser", "precision", "memory",
+         "gpu")
 
 
 @dataclass
@@ -61,13 +64,16 @@ class Config:
     memory_minutes: tuple[float, ...] = (1.0, 5.0, 10.0)
     memory_iterations: int = 1
     precision_seconds: float = 1.0
+    gpu_minutes: float = 4.0
+    device: str = "cuda"
     seed: int = 0
     out: Path = RESULTS
     tag: str = "engine"
 
 
 QUICK = dict(seconds=2.0, iterations=10, n_filters=128, baseline_griffin_lim=100,
-             memory_minutes=(0.1, 0.3), memory_iterations=1, precision_seconds=1.0)
+             memory_minutes=(0.1, 0.3), memory_iterations=1, precision_seconds=1.0,
+             gpu_minutes=0.2)
 
 
 def log(msg: str) -> None:
@@ -476,6 +482,116 @@ def part_precision(cfg: Config, state: dict) -> dict:
     return res
 
 
+def evaluation_flops(n_bins: int, n_filters: int, width: int, frames: int,
+                     style_rank: int | None) -> float:
+    """Multiply-add work (as 2 flops each) of one loss+gradient evaluation of one chunk of
+    ``frames`` optimised frames with one kernel width: the convolution forward and its
+    backward (direct form, as cuDNN runs it) and the Gram loss as
+    :func:`neuralfx.synthesis.style_loss` computes it."""
+    t = frames - width + 1
+    conv = 2 * 2 * n_filters * n_bins * width * t
+    if t < n_filters:
+        gf = 4 * n_filters * style_rank * t if style_rank else 2 * n_filters**2 * t
+        gram = 2 * 2 * n_filters * t * t + gf
+    else:
+        gram = 2 * 2 * n_filters**2 * t
+    return float(conv + gram)
+
+
+def part_gpu(cfg: Config, state: dict) -> dict:
+    """Classic settings on ``cfg.device`` (CUDA): render ``gpu_minutes`` of stereo content
+    (two different melodies) towards a 10 s style; report the real-time factor (render wall
+    time / audio duration; style analysis included) and the achieved fraction of the device's
+    matmul peak (analytic flops of the evaluations / optimisation time, against a large
+    matmul in the engine's compute dtype timed on the same device)."""
+    res: dict = {"machine": machine(), "device": cfg.device}
+    device = torch.device(cfg.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        res["skipped"] = "CUDA is not available on this machine"
+        log(f"gpu: {res['skipped']}")
+        save(cfg, "gpu", res)
+        return res
+    settings = Settings(n_filters=cfg.n_filters, iterations=cfg.iterations, seed=cfg.seed,
+                        device=cfg.device)
+    dtype = engine.compute_dtype(settings.precision, device)
+    res["compute_dtype"] = str(dtype)
+    if device.type == "cuda":
+        res["gpu"] = torch.cuda.get_device_name(device)
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    n = 8192 if device.type == "cuda" else 1024
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    engine.configure_matmul(settings.precision)
+    for _ in range(3):
+        a @ b
+    sync()
+    w = time.perf_counter()
+    for _ in range(10):
+        a @ b
+    sync()
+    peak = 10 * 2 * n**3 / (time.perf_counter() - w)
+    res["matmul_peak_tflops"] = peak / 1e12
+    del a, b
+    seconds = cfg.gpu_minutes * 60
+    content = torch.from_numpy(np.stack([signals.melody(seconds, SR, seed=0),
+                                         signals.melody(seconds, SR, seed=5)]))
+    style = torch.from_numpy(signals.rhythmic_noise(10.0, SR))
+    network_for(settings)
+    work = {"flops": 0.0, "optimise_s": 0.0, "chunk_evaluations": 0}
+    inner = engine.optimise
+
+    def optimise(objective, x0, *args, **kwargs):
+        rank = None
+        if objective.style_factors is not None and objective.style_factors[0] is not None:
+            rank = objective.style_factors[0].shape[1]
+
+        def counted(x, index=None):
+            chunks = x.shape[0]
+            work["chunk_evaluations"] += chunks
+            work["flops"] += chunks * sum(
+                evaluation_flops(settings.n_bins, settings.n_filters, k, x.shape[-1], rank)
+                for k in settings.kernel_sizes)
+            return objective(x, index)
+
+        sync()
+        w = time.perf_counter()
+        out = inner(counted, x0, *args, **kwargs)
+        sync()
+        work["optimise_s"] += time.perf_counter() - w
+        return out
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    engine.optimise = optimise
+    try:
+        w = time.perf_counter()
+        stats = compute_style_statistics(style, settings, device)
+        out = engine.render(content, stats, settings)
+        sync()
+        wall = time.perf_counter() - w
+    finally:
+        engine.optimise = inner
+    assert out.shape == content.shape and torch.isfinite(out).all()
+    achieved = work["flops"] / max(work["optimise_s"], 1e-9)
+    res.update({
+        "audio_seconds": seconds, "channels": 2, "render_wall_s": wall,
+        "real_time_factor": wall / seconds, "optimise_s": work["optimise_s"],
+        "chunk_evaluations": work["chunk_evaluations"],
+        "achieved_tflops": achieved / 1e12, "fraction_of_matmul_peak": achieved / peak,
+        "batch_size": engine.batch_size(settings, settings.chunk_frames
+                                        + 2 * settings.edge_frames, device),
+    })
+    if device.type == "cuda":
+        res["peak_memory_gb"] = torch.cuda.max_memory_allocated(device) / 2**30
+    save(cfg, "gpu", res)
+    log(f"gpu: {json.dumps(res, default=str)}")
+    return res
+
+
 def _peak_rss_mb() -> float:
     """Peak resident memory of this process in MB. VmHWM, not ``ru_maxrss``: on Linux the
     latter carries the parent's peak over ``fork``/``exec``, so a child would report at least
@@ -551,6 +667,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--memory-iterations", type=int)
     p.add_argument("--precision-seconds", type=float)
     p.add_argument("--seed", type=int)
+    p.add_argument("--gpu-minutes", type=float, help="length of the stereo input of part gpu")
+    p.add_argument("--device", help="device of part gpu (default cuda)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     p.add_argument("--parts", default=",".join(PARTS),
                    help=f"comma-separated subset of {','.join(PARTS)}")
@@ -571,6 +689,7 @@ def main(argv: list[str] | None = None) -> dict:
                       ("filters", "n_filters"), ("baseline_griffin_lim", "baseline_griffin_lim"),
                       ("memory_iterations", "memory_iterations"),
                       ("precision_seconds", "precision_seconds"), ("seed", "seed"),
+                      ("gpu_minutes", "gpu_minutes"), ("device", "device"),
                       ("out", "out"), ("tag", "tag")):
         if getattr(a, arg) is not None:
             setattr(cfg, name, getattr(a, arg))

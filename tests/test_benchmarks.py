@@ -25,7 +25,8 @@ def test_signals_are_deterministic_and_bounded():
 def test_quick_benchmark_reports_every_figure(tmp_path):
     results = bench_engine.main([
         "--quick", "--seconds", "1", "--filters", "16", "--iterations", "4",
-        "--baseline-griffin-lim", "20", "--parts", "main,griffin_lim,optimiser",
+        "--baseline-griffin-lim", "20", "--parts", "main,classic_edges,griffin_lim,optimiser,gpu",
+        "--device", "cpu", "--gpu-minutes", "0.05",
         "--threads", "1", "--out", str(tmp_path), "--tag", "t"])
     fig = results["main"]["figures"]
     for key in ("loss_ratio", "wall_time_ratio", "final_loss_neuralfx", "final_loss_baseline"):
@@ -37,6 +38,12 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
     assert gl["fast_sc"] <= gl["plain_sc"]
     opt = results["optimiser"]
     assert opt["loss_ratio"] < 1.5
+    edges = results["classic_edges"]["figures"]
+    assert edges["final_loss_baseline"] == pytest.approx(fig["final_loss_baseline"])
+    assert np.isfinite(edges["loss_ratio"]) and edges["loss_ratio"] > 0
+    gpu = results["gpu"]  # run on the CPU here: the code path, not the figures
+    assert gpu["real_time_factor"] > 0 and 0 < gpu["fraction_of_matmul_peak"]
+    assert gpu["chunk_evaluations"] >= 4
     saved = json.loads((tmp_path / "t_main.json").read_text())
     assert saved["figures"]["loss_ratio"] == pytest.approx(fig["loss_ratio"])
     assert (tmp_path / "t_neuralfx.wav").exists() and (tmp_path / "t_griffin_lim.json").exists()
