@@ -18,6 +18,10 @@ from .network import RandomNetwork
 LossAndGrad = Callable[[torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
 IterationCallback = Callable[[int, torch.Tensor], None]
 
+# Curvature pairs kept by L-BFGS (scipy's default is 10). 20 reached a lower classic loss at
+# 300 iterations for the cost of a few vector products (BENCHMARKS.md, Engine).
+LBFGS_HISTORY = 20
+
 
 def style_loss(features: torch.Tensor, target_gram: torch.Tensor,
                dtype: torch.dtype = torch.float32, factor: torch.Tensor | None = None,
@@ -180,7 +184,8 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).flatten(1).sum(1)
 
 
-def lbfgs(loss_and_grad: LossAndGrad, x0: torch.Tensor, iterations: int, history: int = 10,
+def lbfgs(loss_and_grad: LossAndGrad, x0: torch.Tensor, iterations: int,
+          history: int = LBFGS_HISTORY,
           max_line_search: int = 20, on_iteration: IterationCallback | None = None
           ) -> tuple[torch.Tensor, torch.Tensor]:
     """Batched L-BFGS: every chunk keeps its own curvature history, step length and line search
@@ -302,10 +307,10 @@ def optimise(objective: Objective, x0: torch.Tensor, optimizer: str, iterations:
 
 
 def bytes_per_chunk(n_bins: int, frames: int, n_filters: int, n_widths: int,
-                    history: int = 10) -> int:
+                    history: int = LBFGS_HISTORY) -> int:
     """Peak memory of one chunk in a batch: L-BFGS history and work vectors, the convolution's
     unfolded input, features, their gradients and the ``G F`` products. Calibrated on the
-    classic network (BENCHMARKS.md, peak memory): about 150 MB per 10 s chunk."""
+    classic network (BENCHMARKS.md, peak memory): about 190 MB per 10 s chunk with 20 pairs."""
     spec = n_bins * frames * (2 * history + 16)
     feats = n_widths * n_filters * frames * 12
     return 4 * (spec + feats)

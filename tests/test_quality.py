@@ -133,7 +133,7 @@ def test_improved_presets_render(name, tiny):
     style = torch.from_numpy(rhythmic_noise(2.5, SR))
     stats = style_statistics(style, s)
     if name == "style+":
-        assert s.init == "content"
+        assert s.init == "content" and s.autocorrelation_weight > 0
         content = torch.from_numpy(melody(1.5, SR))[None]
         out = render(content, stats, s)
         assert out.shape == content.shape
