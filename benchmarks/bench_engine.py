@@ -525,15 +525,15 @@ def part_gpu(cfg: Config, state: dict) -> dict:
     n = 8192 if device.type == "cuda" else 1024
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    engine.configure_matmul(settings.precision)
-    for _ in range(3):
-        a @ b
-    sync()
-    w = time.perf_counter()
-    for _ in range(10):
-        a @ b
-    sync()
-    peak = 10 * 2 * n**3 / (time.perf_counter() - w)
+    with engine.matmul_precision(settings.precision):
+        for _ in range(3):
+            a @ b
+        sync()
+        w = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        sync()
+        peak = 10 * 2 * n**3 / (time.perf_counter() - w)
     res["matmul_peak_tflops"] = peak / 1e12
     del a, b
     seconds = cfg.gpu_minutes * 60

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 
 import torch
 
@@ -53,11 +55,19 @@ def compute_dtype(precision: str, device: torch.device) -> torch.dtype:
     return torch.float32
 
 
-def configure_matmul(precision: str) -> None:
-    """TF32 products on CUDA for ``tf32`` (and ``auto``); exact fp32 otherwise."""
+@contextlib.contextmanager
+def matmul_precision(precision: str) -> Iterator[None]:
+    """TF32 products on CUDA for ``tf32`` (and ``auto``), exact fp32 otherwise, for the duration
+    of the block. torch's flags are process-wide, so the caller's values are put back after
+    (a library must not change them behind its user's back)."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     allow = precision in ("tf32", "auto")
     torch.backends.cuda.matmul.allow_tf32 = allow
     torch.backends.cudnn.allow_tf32 = allow
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def accumulation_dtype(device: torch.device) -> torch.dtype:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from .chunking import MagnitudeJoiner, plan_chunks
-from .device import compute_dtype, configure_matmul, resolve_device
+from .device import compute_dtype, matmul_precision, resolve_device
 from .reconstruction import BlockGriffinLim
 from .settings import Settings
 from .spectral import frame_slice_spectrogram, magnitude_from_log, n_frames
@@ -92,9 +92,16 @@ def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
         raise ValueError("render_many takes all contents or all None (textures), not a mix")
     n_samples = n_samples or [None] * count
     channels = channels or [1] * count
+    with matmul_precision(settings.precision):
+        return _render_many(contents, textures > 0, style, settings, n_samples, channels,
+                            progress)
+
+
+def _render_many(contents: list[torch.Tensor | None], textures: bool, style: StyleStatistics,
+                 settings: Settings, n_samples: list[int | None], channels: list[int],
+                 progress: ProgressCallback | None) -> list[torch.Tensor]:
     device = resolve_device(settings.device)
     dtype = compute_dtype(settings.precision, device)
-    configure_matmul(settings.precision)
     signals = [_Signal(c, n, ch, settings, device)
                for c, n, ch in zip(contents, n_samples, channels)]
     network = network_for(settings)
@@ -115,7 +122,7 @@ def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
             stop += 1
         batch = items[done:stop]
         content_spec = None
-        if textures == 0:
+        if not textures:
             content_spec = torch.stack([sig.content_spectrogram(i, c)
                                         for sig, i, c in batch]).to(device)
         x0 = torch.stack([chunk_noise(settings, i, length) for _, i, _ in batch]).to(device)

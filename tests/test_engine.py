@@ -378,6 +378,28 @@ def test_pad_edges_extends_the_optimised_frames_or_keeps_the_classic_ones(
         settings.replace(pad_edges="no")
 
 
+@pytest.mark.parametrize("precision, during", [("auto", True), ("fp32", False)])
+def test_tf32_flags_are_set_for_the_render_and_put_back(precision, during, settings, stats,
+                                                        monkeypatch):
+    import neuralfx.engine as engine
+
+    seen, inner = [], engine.optimise
+
+    def optimise(*args, **kwargs):
+        seen.append(torch.backends.cuda.matmul.allow_tf32)
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "optimise", optimise)
+    saved = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = not during
+    try:
+        render(noise(0.5)[None], stats, settings.replace(precision=precision))
+        assert torch.backends.cuda.matmul.allow_tf32 == (not during)  # the caller's value
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = saved
+    assert seen and all(flag == during for flag in seen)
+
+
 # --- settings -----------------------------------------------------------------------------
 
 def test_settings_errors_name_field_value_and_range():
