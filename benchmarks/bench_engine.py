@@ -143,6 +143,15 @@ def classic_settings(cfg: Config) -> Settings:
                     device="cpu", chunk_seconds=max(10.0, cfg.seconds + 1.0))
 
 
+def classic_loss(settings: Settings, content: np.ndarray, style: np.ndarray
+                 ) -> baseline.ClassicLoss:
+    """The baseline's fp32 direct-Gram loss with the shared network: one yardstick for both
+    pipelines' final points."""
+    return baseline.ClassicLoss(network_for(settings).weights[0],
+                                baseline.log_spectrogram(style),
+                                baseline.log_spectrogram(content))
+
+
 def run_neuralfx(content: np.ndarray, style: np.ndarray, settings: Settings) -> dict:
     """Style statistics + ``engine.render``, timed. Captures the optimised log-magnitude and
     counts loss+gradient evaluations by wrapping ``engine.optimise`` (the engine is not changed).
@@ -217,9 +226,7 @@ def part_main(cfg: Config, state: dict) -> dict:
                        "history": base.history}
 
     # one loss function, fp32, for both final points: the baseline's direct-Gram loss
-    weight = network_for(settings).weights[0]
-    loss = baseline.ClassicLoss(weight, baseline.log_spectrogram(style),
-                                baseline.log_spectrogram(content))
+    loss = classic_loss(settings, content, style)
     # the engine optimises `edge` extra frames at both ends of the signal (cropped before
     # reconstruction); compare the frames of the signal, the problem the baseline solves
     x_nfx = nfx["x"][0]
@@ -284,9 +291,7 @@ def part_classic_edges(cfg: Config, state: dict) -> dict:
     settings = state["settings"].replace(pad_edges=False)
     log("neuralfx, pad_edges=False ...")
     nfx = run_neuralfx(state["content"], state["style"], settings)
-    weight = network_for(settings).weights[0]
-    loss = baseline.ClassicLoss(weight, baseline.log_spectrogram(state["style"]),
-                                baseline.log_spectrogram(state["content"]))
+    loss = classic_loss(settings, state["content"], state["style"])
     with torch.no_grad():
         l_nfx = float(loss.loss(nfx["x"][0]))
         l_base = float(loss.loss(torch.from_numpy(base_x)))
@@ -397,9 +402,7 @@ def part_optimiser(cfg: Config, state: dict) -> dict:
     from neuralfx.synthesis import lbfgs
 
     content, style = clips(cfg)
-    net = network_for(classic_settings(cfg))
-    loss = baseline.ClassicLoss(net.weights[0], baseline.log_spectrogram(style),
-                                baseline.log_spectrogram(content))
+    loss = classic_loss(classic_settings(cfg), content, style)
     shape = tuple(baseline.log_spectrogram(content).shape)
     log(f"optimiser: {cfg.seconds} s, {cfg.n_filters} filters, {cfg.iterations} iterations")
     times: dict = {}
