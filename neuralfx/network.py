@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass, field
 
 import torch
@@ -25,6 +26,8 @@ class RandomNetwork:
     weights: tuple[torch.Tensor, ...]
     kernel_sizes: tuple[int, ...]
     _copies: dict = field(default_factory=dict, repr=False)
+    # renders in parallel threads share a network: each copy is made once
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def features(self, log_spec: torch.Tensor, dtype: torch.dtype = torch.float32
                  ) -> list[torch.Tensor]:
@@ -46,18 +49,20 @@ class RandomNetwork:
         """The weights on ``device`` in ``dtype``, moved once and kept (the CPU fp32 copy stays
         the reference)."""
         key = (str(device), dtype)
-        if key not in self._copies:
-            self._copies[key] = tuple(w.to(device=device, dtype=dtype) for w in self.weights)
-        return self._copies[key]
+        with self._lock:
+            if key not in self._copies:
+                self._copies[key] = tuple(w.to(device=device, dtype=dtype) for w in self.weights)
+            return self._copies[key]
 
     def spectral_kernel(self, index: int, device: torch.device, dtype: torch.dtype
                         ) -> SpectralKernel:
         """Width ``index``'s weights transformed for the FFT convolution, made once and kept."""
         key = ("fft", index, str(device), dtype)
-        if key not in self._copies:
-            weights = self.weights_on(device, dtype)[index]
-            self._copies[key] = SpectralKernel.from_weights(weights)
-        return self._copies[key]
+        weights = self.weights_on(device, dtype)[index]
+        with self._lock:
+            if key not in self._copies:
+                self._copies[key] = SpectralKernel.from_weights(weights)
+            return self._copies[key]
 
 
 def classic_std(n_bins: int, n_filters: int, width: int) -> float:
@@ -65,7 +70,8 @@ def classic_std(n_bins: int, n_filters: int, width: int) -> float:
     return math.sqrt(2) * math.sqrt(2.0 / ((n_bins + n_filters) * width))
 
 
-@functools.lru_cache(maxsize=4)
+# A classic network with its FFT kernel holds about 0.75 GB: keep the two most recent only.
+@functools.lru_cache(maxsize=2)
 def random_network(n_bins: int, n_filters: int, kernel_sizes: tuple[int, ...],
                    seed: int) -> RandomNetwork:
     """Deterministic weights: drawn on the CPU from an explicit generator so a seed gives the

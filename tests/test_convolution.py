@@ -67,3 +67,26 @@ def test_errors_name_the_sizes():
         SpectralKernel.from_weights(rand(2, 3, 11), block=8)
     with pytest.raises(TypeError, match="complex128"):
         overlap_save_conv1d(rand(1, 3, 20, dtype=torch.float32), kernel)
+
+
+def test_threads_share_one_kernel_per_network(monkeypatch):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import neuralfx.network as network
+
+    calls = []
+    original = SpectralKernel.from_weights
+
+    def slow(weights, block=None):
+        calls.append(threading.get_ident())
+        time.sleep(0.05)  # widen the window in which a second thread could build it again
+        return original(weights, block)
+
+    monkeypatch.setattr(network.SpectralKernel, "from_weights", slow)
+    net = random_network(65, 16, (11,), seed=3)
+    with ThreadPoolExecutor(4) as pool:
+        kernels = list(pool.map(lambda _: net.spectral_kernel(0, torch.device("cpu"),
+                                                              torch.float32), range(8)))
+    assert len(calls) == 1 and all(k is kernels[0] for k in kernels)
