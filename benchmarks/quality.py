@@ -277,6 +277,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cases", nargs="*", default=None, help="names of pairs to run (default all)")
     p.add_argument("--presets", nargs="*", default=None, help="limit to these presets")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=None,
+                   help="network and starting-noise seed for every preset (default: theirs)")
     p.add_argument("--sweep-reconstruction", action="store_true",
                    help="also time Griffin-Lim options on the classic presets' magnitudes")
     p.add_argument("--sweep-consistent", action="store_true",
@@ -292,6 +294,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     overrides = {"device": "cpu", "precision": "fp32", "iterations": args.iterations}
+    if args.seed is not None:
+        overrides["seed"] = args.seed
     improved_overrides = dict(overrides, **parse_overrides(args.sets))
     if args.sweep_consistent:
         sweep = sweep_consistent(args.seconds)
@@ -323,6 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     np.savez(args.audio_cache, **{f"{r['case']}|{r['preset']}": r["_audio"] for r in rows})
     args.out.write_text(json.dumps({
         "seconds": args.seconds, "iterations": args.iterations, "threads": args.threads,
+        "seed": args.seed,
         "torch": torch.__version__,
         "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]},
         indent=1))
