@@ -194,6 +194,21 @@ def sweep_consistent(seconds: float) -> list[dict]:
     return out
 
 
+def style_floor(styles: list[str], seconds: float, sr: int = 22050) -> list[dict]:
+    """The measures between the first and the next ``seconds`` of each style signal: how far
+    the style is from itself over time. A render nearer than this to the style clip matches
+    that clip's own statistics more closely than the source matches itself."""
+    rows = []
+    n = round(seconds * sr)
+    for name in styles:
+        longer = SIGNALS[name](2 * seconds, sr)
+        first, following = longer[:n], longer[n:2 * n]
+        rows.append({"style": name,
+                     "style_distance": metrics.style_distance(following, first, sr),
+                     "rhythm_similarity": metrics.rhythm_similarity(following, first, sr)})
+    return rows
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| pair | preset | style distance | content similarity | rhythm similarity | "
              "spectral convergence | s per audio s (CPU s) |",
@@ -325,18 +340,23 @@ def main(argv: list[str] | None = None) -> None:
         order = [(c.name, n) for c in CASES for n in (c.classic, c.improved)]
         rows.sort(key=lambda r: order.index((r["case"], r["preset"])))
     np.savez(args.audio_cache, **{f"{r['case']}|{r['preset']}": r["_audio"] for r in rows})
+    done = {(r["case"], r["preset"]) for r in rows}
+    floor = style_floor(sorted({c.style for c in CASES if (c.name, c.classic) in done}),
+                        args.seconds)
     args.out.write_text(json.dumps({
         "seconds": args.seconds, "iterations": args.iterations, "threads": args.threads,
-        "seed": args.seed,
-        "torch": torch.__version__,
-        "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]},
-        indent=1))
+        "torch": torch.__version__, "seed": args.seed,
+        "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
+        "style_floor": floor}, indent=1))
     if args.sweep_reconstruction:
         sweep = sweep_reconstruction(rows, args.seconds, overrides)
         (HERE / "quality_reconstruction.json").write_text(json.dumps(sweep, indent=1))
     plot(rows, args.seconds, args.out.with_suffix(".png"))
     print(table(rows))
     print(ratios(rows))
+    for f in floor:
+        print(f"- {f['style']}, next {args.seconds:g} s against the first: style distance "
+              f"{f['style_distance']:.3f}, rhythm similarity {f['rhythm_similarity']:.3f}")
 
 
 if __name__ == "__main__":

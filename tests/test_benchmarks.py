@@ -47,3 +47,12 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
     saved = json.loads((tmp_path / "t_main.json").read_text())
     assert saved["figures"]["loss_ratio"] == pytest.approx(fig["loss_ratio"])
     assert (tmp_path / "t_neuralfx.wav").exists() and (tmp_path / "t_griffin_lim.json").exists()
+
+
+def test_style_floor_measures_a_style_against_its_own_continuation():
+    from benchmarks.quality import style_floor
+
+    drone, rhythm = style_floor(["drone", "rhythmic_noise"], 1.5)
+    assert drone["style"] == "drone" and 0 < drone["style_distance"] < 2
+    # the drum pattern repeats every bar: its continuation keeps the rhythm
+    assert rhythm["rhythm_similarity"] > 0.9
