@@ -45,7 +45,7 @@ def style_loss(features: torch.Tensor, target_gram: torch.Tensor,
     if gram_energy is None:
         gram_energy = target_gram.to(acc).pow(2).sum()
     if t < n and factor is not None:
-        # fp32 whatever ``dtype``: the loss is a difference of large terms
+        # fp32 whatever ``dtype``: the loss is a small difference of large terms
         m = torch.cat([features, factor.to(features).expand(features.shape[0], -1, -1)], dim=2)
         products = m.transpose(1, 2) @ features  # (B, T + r, T): F^T F over L^T F
         small, projected = products[:, :t], products[:, t:]
