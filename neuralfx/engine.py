@@ -105,11 +105,7 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
     signals = [_Signal(c, n, ch, settings, device)
                for c, n, ch in zip(contents, n_samples, channels)]
     network = network_for(settings)
-    grams = [g.to(device) for g in style.grams]
-    factors = (None if style.factors is None
-               else [None if f is None else f.to(device) for f in style.factors])
-    autos = (None if style.autocorrelations is None
-             else [a.to(device) for a in style.autocorrelations])
+    style = style.to(device)
     items = [(sig, i, c) for sig in signals for i in range(len(sig.plan or ()))
              for c in range(sig.channels)]
     done = 0
@@ -128,9 +124,9 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
         x0 = torch.stack([chunk_noise(settings, i, length) for _, i, _ in batch]).to(device)
         if settings.init == "content":
             x0 = x0 + content_spec
-        objective = Objective(network, grams, content_spec, settings.content_weight,
-                              settings.style_weight, dtype, autos,
-                              settings.autocorrelation_weight, factors)
+        objective = Objective(network, style.grams, content_spec, settings.content_weight,
+                              settings.style_weight, dtype, style.autocorrelations,
+                              settings.autocorrelation_weight, style.factors)
 
         def report(iteration: int, _loss: torch.Tensor, done: int = done) -> None:
             if progress is not None:
