@@ -41,6 +41,7 @@ import torch  # noqa: E402
 import neuralfx.engine as engine  # noqa: E402
 from benchmarks import metrics  # noqa: E402
 from benchmarks.signals import chords, drone, melody, rhythmic_noise  # noqa: E402
+from neuralfx.chunking import WaveformJoiner  # noqa: E402
 from neuralfx.presets import load_preset, parse_overrides  # noqa: E402
 from neuralfx.reconstruction import BlockGriffinLim  # noqa: E402
 from neuralfx.settings import Settings  # noqa: E402
@@ -90,6 +91,31 @@ class RecordingGriffinLim(BlockGriffinLim):
         return torch.cat(self.pushed, dim=-1)
 
 
+class RecordingWaveformJoiner(WaveformJoiner):
+    """The engine's join of refined waveform segments, keeping the segments it was given."""
+
+    last: RecordingWaveformJoiner | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.segments: dict[tuple[int, int], torch.Tensor] = {}
+        RecordingWaveformJoiner.last = self
+
+    def add(self, i: int, channel: int, segment: torch.Tensor) -> None:
+        self.segments[(i, channel)] = segment.detach().cpu()
+        super().add(i, channel, segment)
+
+    def magnitude(self, settings: Settings, frames: int) -> torch.Tensor:
+        """``(1, bins, frames)``: the STFT magnitude of the refined segment (one chunk, one
+        channel) over the signal's frames: the spectrogram the loss was last evaluated on."""
+        from neuralfx.spectral import stft_frames
+
+        if len(self.spans) != 1:
+            raise ValueError("the quality clips are expected to fit one chunk")
+        mag = stft_frames(self.segments[(0, 0)], settings.n_fft, settings.hop_length).abs()
+        return mag[None, :, settings.edge_frames:settings.edge_frames + frames]
+
+
 def clip(name: str, seconds: float, sr: int) -> np.ndarray:
     return SIGNALS[name](seconds, sr)
 
@@ -102,7 +128,11 @@ def render_case(case: Case, preset_name: str, seconds: float, overrides: dict) -
     style = clip(case.style, seconds, sr)
     content = None if case.content is None else clip(case.content, seconds, sr)
     stats = compute_style_statistics(torch.from_numpy(style), s)
-    engine.BlockGriffinLim = RecordingGriffinLim  # capture the optimised magnitude
+    # capture the optimised magnitude: the one Griffin-Lim was given or, when the waveform is
+    # refined, the refined waveform's own (what the loss was last evaluated on)
+    engine.BlockGriffinLim = RecordingGriffinLim
+    engine.WaveformJoiner = RecordingWaveformJoiner
+    RecordingWaveformJoiner.last = None
     try:
         t0, c0 = time.perf_counter(), time.process_time()
         out = engine.render(None if content is None else torch.from_numpy(content)[None],
@@ -110,8 +140,11 @@ def render_case(case: Case, preset_name: str, seconds: float, overrides: dict) -
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         engine.BlockGriffinLim = BlockGriffinLim
+        engine.WaveformJoiner = WaveformJoiner
     out = out[0].numpy()
     mag = RecordingGriffinLim.last.magnitude()
+    if RecordingWaveformJoiner.last is not None:
+        mag = RecordingWaveformJoiner.last.magnitude(s, mag.shape[-1])
     row = {
         "case": case.name, "kind": case.kind, "preset": preset_name,
         "style_distance": metrics.style_distance(out, style, sr),

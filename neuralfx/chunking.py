@@ -1,9 +1,11 @@
-"""Chunk plan and crossfade weights, in spectrogram frames.
+"""Chunk plan and crossfade weights, in spectrogram frames and in samples.
 
 A long spectrogram is cut into chunks of equal length that overlap; the last chunk is moved back
 to end at the last frame, so every chunk of a render has the same shape and chunks batch
 together. Optimised chunks are joined in the magnitude domain, before any phase exists, so the
-join cannot cancel energy the way a crossfade of independently phased audio can.
+join cannot cancel energy the way a crossfade of independently phased audio can. Waveform
+segments refined from one reconstructed signal stay coherent where they overlap, so they are
+joined by an amplitude crossfade (:class:`WaveformJoiner`).
 """
 
 from __future__ import annotations
@@ -116,3 +118,51 @@ class MagnitudeJoiner:
         self.pending = self.pending[..., n:].clone()
         self.pending_start += n
         return out
+
+
+def coherent_fade(n: int) -> torch.Tensor:
+    """Rising amplitude fade of ``n`` samples (``sin^2``); with its mirror it sums to 1, which
+    keeps the level of coherent signals (the same waveform, or nearly)."""
+    t = (torch.arange(n, dtype=torch.float64) + 0.5) / max(n, 1)
+    return torch.sin(0.5 * math.pi * t).pow(2)
+
+
+class WaveformJoiner:
+    """Overlap-adds waveform segments of one signal into ``(channels, n_samples)``.
+
+    ``spans[i] = (lo, hi)`` are the samples of segment ``i`` in order (they may reach beyond the
+    signal: that part is dropped). Each segment fades in over its overlap with the previous one
+    and out over its overlap with the next; the sum is divided by the summed weights, so every
+    sample is a weighted mean of the segments that cover it.
+    """
+
+    def __init__(self, spans: list[tuple[int, int]], channels: int, n_samples: int) -> None:
+        self.spans = spans
+        self.sum = torch.zeros(channels, n_samples, dtype=torch.float64)
+        self.weight = torch.zeros(channels, n_samples, dtype=torch.float64)
+
+    def weights(self, i: int) -> torch.Tensor:
+        """Amplitude weights ``(hi - lo,)`` of segment ``i``."""
+        lo, hi = self.spans[i]
+        w = torch.ones(hi - lo, dtype=torch.float64)
+        if i > 0 and self.spans[i - 1][1] > lo:
+            n = min(self.spans[i - 1][1], hi) - lo
+            w[:n] *= coherent_fade(n)
+        if i + 1 < len(self.spans) and self.spans[i + 1][0] < hi:
+            n = hi - max(self.spans[i + 1][0], lo)
+            w[hi - lo - n:] *= coherent_fade(n).flip(0)
+        return w
+
+    def add(self, i: int, channel: int, segment: torch.Tensor) -> None:
+        """Segment ``i`` of ``channel``: ``(hi - lo,)`` samples."""
+        lo, hi = self.spans[i]
+        a, b = max(lo, 0), min(hi, self.sum.shape[-1])
+        if b <= a:
+            return
+        w = self.weights(i)[a - lo:b - lo]
+        self.sum[channel, a:b] += segment[a - lo:b - lo].double().cpu() * w
+        self.weight[channel, a:b] += w
+
+    @property
+    def out(self) -> torch.Tensor:
+        return (self.sum / self.weight.clamp_min(1e-12)).float()

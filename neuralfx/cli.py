@@ -403,15 +403,19 @@ class Ui:
         if self._task is None or not p.chunks_total:
             return
         s = self._state
-        if p.stage == "optimise":
+        if p.stage in ("optimise", "refine"):
             if s["start"] != p.chunks_done:
                 s["start"] = p.chunks_done
             # chunks in this batch: known after the first batch, else assume all that remain
             batch = s["batch"] or (p.chunks_total - p.chunks_done)
             its = max(p.iterations, 1)
             frac = (p.chunks_done + batch * min(p.iteration, its) / its) / p.chunks_total
-            text = (f"chunks {p.chunks_done + 1}-{min(p.chunks_done + batch, p.chunks_total)}"
-                    f"/{p.chunks_total}, iteration {p.iteration}/{p.iterations}")
+            # the waveform pass counts its chunks after the optimisation pass's
+            first, n = ((p.chunks_done, p.chunks_total) if p.stage == "optimise" else
+                        (p.chunks_done - p.chunks_total // 2, p.chunks_total // 2))
+            text = (f"{'chunks' if p.stage == 'optimise' else 'waveform, chunks'} "
+                    f"{first + 1}-{min(first + batch, n)}/{n}, "
+                    f"iteration {p.iteration}/{p.iterations}")
         else:
             if s["start"] is not None and s["batch"] is None:
                 s["batch"] = max(1, p.chunks_done - s["start"])

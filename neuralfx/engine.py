@@ -2,7 +2,9 @@
 
 Pure tensors, no files: content ``(channels, samples)`` -> chunk plan -> batches of chunks ->
 log-magnitude optimisation -> magnitudes joined across chunks -> block Griffin-Lim ->
-``(channels, samples)`` of exactly the input's length.
+``(channels, samples)`` of exactly the input's length. With ``waveform_iterations > 0`` a second
+pass then optimises each chunk's stretch of that waveform on the same loss and crossfades the
+refined stretches.
 """
 
 from __future__ import annotations
@@ -12,21 +14,28 @@ from dataclasses import dataclass
 
 import torch
 
-from .chunking import MagnitudeJoiner, plan_chunks
+from .chunking import MagnitudeJoiner, WaveformJoiner, plan_chunks
 from .device import compute_dtype, matmul_precision, resolve_device
 from .reconstruction import BlockGriffinLim
 from .settings import Settings
-from .spectral import frame_slice_spectrogram, magnitude_from_log, n_frames
+from .spectral import (
+    frame_slice_spectrogram,
+    frame_span,
+    magnitude_from_log,
+    n_frames,
+    padded_slice,
+)
 from .style import StyleStatistics, network_for
-from .synthesis import Objective, bytes_per_chunk, optimise
+from .synthesis import Objective, WaveformObjective, bytes_per_chunk, lbfgs, optimise
 
 INIT_NOISE_STD = 1e-3  # the reference implementations' starting noise
 
 
 @dataclass(frozen=True)
 class Progress:
-    """Reported during a render. ``stage`` is ``"optimise"`` (with ``iteration`` of
-    ``iterations`` for the current batch) or ``"reconstruct"``. Chunks count one per channel."""
+    """Reported during a render. ``stage`` is ``"optimise"`` or ``"refine"`` (the waveform
+    pass), with ``iteration`` of ``iterations`` for the current batch, or ``"reconstruct"``.
+    Chunks count one per channel, and twice when the waveform is refined (once per pass)."""
 
     stage: str
     chunks_done: int
@@ -108,39 +117,66 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
     style = style.to(device)
     items = [(sig, i, c) for sig in signals for i in range(len(sig.plan or ()))
              for c in range(sig.channels)]
+    passes = 2 if settings.waveform_iterations > 0 and items else 1
+    total = passes * len(items)
+
+    def objective_for(batch: list) -> Objective:
+        content_spec = None
+        if not textures:
+            content_spec = torch.stack([sig.content_spectrogram(i, c)
+                                        for sig, i, c in batch]).to(device)
+        return Objective(network, style.grams, content_spec, settings.content_weight,
+                         settings.style_weight, dtype, style.autocorrelations,
+                         settings.autocorrelation_weight, style.factors)
+
+    def reporter(stage: str, done: int, iterations: int) -> Callable:
+        def report(iteration: int, _loss: torch.Tensor) -> None:
+            if progress is not None:
+                progress(Progress(stage, done, total, iteration, iterations))
+        return report
+
+    for start, stop in _batches(items, settings, device):
+        batch = items[start:stop]
+        objective = objective_for(batch)
+        x0 = torch.stack([chunk_noise(settings, i, sig.plan.length)
+                          for sig, i, _ in batch]).to(device)
+        if settings.init == "content":
+            x0 = x0 + objective.content
+        x, _ = optimise(objective, x0, settings.optimizer, settings.iterations,
+                        settings.learning_rate,
+                        on_iteration=reporter("optimise", start, settings.iterations))
+        for (sig, i, c), m in zip(batch, magnitude_from_log(x.detach()).cpu()):
+            sig.add(i, c, m)
+        if progress is not None:
+            progress(Progress("reconstruct", stop, total))
+    if passes == 2:
+        # every signal is reconstructed: refine its chunks' stretches of the waveform
+        for start, stop in _batches(items, settings, device):
+            batch = items[start:stop]
+            free = torch.stack([sig.inside(i) for sig, i, _ in batch]).to(device)
+            objective = WaveformObjective(objective_for(batch), settings.n_fft,
+                                          settings.hop_length, free)
+            y0 = torch.stack([sig.segment(i, c) for sig, i, c in batch]).to(device)
+            y, _ = lbfgs(objective, y0, settings.waveform_iterations,
+                         on_iteration=reporter("refine", len(items) + start,
+                                               settings.waveform_iterations))
+            for (sig, i, c), segment in zip(batch, y.detach().cpu()):
+                sig.add_refined(i, c, segment)
+    return [sig.out for sig in signals]
+
+
+def _batches(items: list, settings: Settings, device: torch.device):
+    """``(start, stop)`` of consecutive items with chunks of equal length, as many as the memory
+    budget holds."""
     done = 0
     while done < len(items):
-        # one batch: consecutive chunks of equal length, as many as the memory budget holds
         length = items[done][0].plan.length
         size = batch_size(settings, length, device)
         stop = done
         while stop < len(items) and stop - done < size and items[stop][0].plan.length == length:
             stop += 1
-        batch = items[done:stop]
-        content_spec = None
-        if not textures:
-            content_spec = torch.stack([sig.content_spectrogram(i, c)
-                                        for sig, i, c in batch]).to(device)
-        x0 = torch.stack([chunk_noise(settings, i, length) for _, i, _ in batch]).to(device)
-        if settings.init == "content":
-            x0 = x0 + content_spec
-        objective = Objective(network, style.grams, content_spec, settings.content_weight,
-                              settings.style_weight, dtype, style.autocorrelations,
-                              settings.autocorrelation_weight, style.factors)
-
-        def report(iteration: int, _loss: torch.Tensor, done: int = done) -> None:
-            if progress is not None:
-                progress(Progress("optimise", done, len(items), iteration, settings.iterations))
-
-        x, _ = optimise(objective, x0, settings.optimizer, settings.iterations,
-                        settings.learning_rate, on_iteration=report)
-        for (sig, i, c), m in zip(batch, magnitude_from_log(x.detach()).cpu()):
-            sig.add(i, c, m)
+        yield done, stop
         done = stop
-        if progress is not None:
-            progress(Progress("reconstruct", done, len(items)))
-    return [sig.recon.out if sig.recon is not None else torch.zeros(sig.channels, 0)
-            for sig in signals]
 
 
 class _Signal:
@@ -157,7 +193,7 @@ class _Signal:
         if settings.init == "content" and content is None:
             raise ValueError("init = 'content' needs a content signal")
         self.content, self.channels, self.settings = content, channels, settings
-        self.plan = self.recon = None
+        self.plan = self.recon = self.refined = None
         if n_samples == 0:
             return
         hop, n_fft = settings.hop_length, settings.n_fft
@@ -185,11 +221,42 @@ class _Signal:
                                      settings.griffin_lim_momentum, settings.phase_init,
                                      settings.seed, device, phase_source)
 
+    @property
+    def out(self) -> torch.Tensor:
+        """The signal ``(channels, samples)``: refined if it was, else as reconstructed."""
+        if self.recon is None:
+            return torch.zeros(self.channels, 0)
+        return self.refined.out if self.refined is not None else self.recon.out
+
     def content_spectrogram(self, i: int, c: int) -> torch.Tensor:
         """Log-magnitude of channel ``c`` over chunk ``i``'s frames ``(bins, length)``."""
         start = self.plan.starts[i] - self.edge
         return frame_slice_spectrogram(self.content[c], start, start + self.plan.length,
                                        self.settings.n_fft, self.settings.hop_length)
+
+    def span(self, i: int) -> tuple[int, int]:
+        """Samples ``[lo, hi)`` that chunk ``i``'s frames see (beyond the signal: padding)."""
+        start = self.plan.starts[i] - self.edge
+        return frame_span(start, start + self.plan.length, self.settings.n_fft,
+                          self.settings.hop_length)
+
+    def segment(self, i: int, c: int) -> torch.Tensor:
+        """Chunk ``i``'s stretch of the reconstructed channel ``c`` ``(samples,)``: its STFT
+        without padding has the chunk's ``length`` frames."""
+        return padded_slice(self.recon.out[c], *self.span(i))
+
+    def inside(self, i: int) -> torch.Tensor:
+        """``(samples,)`` of chunk ``i``'s stretch: 1 inside the signal, 0 in the padding."""
+        lo, hi = self.span(i)
+        free = torch.zeros(hi - lo)
+        free[max(0, -lo):min(hi, self.recon.out.shape[-1]) - lo] = 1
+        return free
+
+    def add_refined(self, i: int, c: int, segment: torch.Tensor) -> None:
+        if self.refined is None:
+            self.refined = WaveformJoiner([self.span(k) for k in range(len(self.plan))],
+                                          self.channels, self.recon.out.shape[-1])
+        self.refined.add(i, c, segment)
 
     def add(self, i: int, c: int, magnitude: torch.Tensor) -> None:
         """Take chunk ``i`` of channel ``c``; reconstruct whatever frames became complete."""

@@ -34,7 +34,8 @@ keep the classic defaults)::
     [network]         # n_filters, kernel_sizes, seed
     [loss]            # content_weight, style_weight, autocorrelation_weight
     [optimiser]       # optimizer, iterations, learning_rate, init
-    [reconstruction]  # griffin_lim_iterations, griffin_lim_momentum, phase_init
+    [reconstruction]  # griffin_lim_iterations, griffin_lim_momentum, phase_init,
+                      # waveform_iterations
     [chunking]        # chunk_seconds, overlap_seconds, pad_edges
     [compute]         # precision, device, memory_budget_mb
     [output]          # mix (0..1 dry/wet), match_loudness (true/false)
@@ -85,7 +86,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "network": ("n_filters", "kernel_sizes", "seed"),
     "loss": ("content_weight", "style_weight", "autocorrelation_weight"),
     "optimiser": ("optimizer", "iterations", "learning_rate", "init"),
-    "reconstruction": ("griffin_lim_iterations", "griffin_lim_momentum", "phase_init"),
+    "reconstruction": ("griffin_lim_iterations", "griffin_lim_momentum", "phase_init",
+                       "waveform_iterations"),
     "chunking": ("chunk_seconds", "overlap_seconds", "pad_edges"),
     "compute": ("precision", "device", "memory_budget_mb"),
 }

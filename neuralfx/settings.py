@@ -46,6 +46,7 @@ class Settings:
     griffin_lim_iterations: int = 100
     griffin_lim_momentum: float = 0.99
     phase_init: str = "bin-frequency"
+    waveform_iterations: int = 0
     # chunking
     chunk_seconds: float = 10.0
     overlap_seconds: float = 1.0
@@ -155,6 +156,9 @@ def validate(s: Settings) -> None:
            "griffin_lim_iterations", s.griffin_lim_iterations, "an integer from 0 to 100000")
     _check(_is_num(s.griffin_lim_momentum) and 0 <= s.griffin_lim_momentum < 1.5,
            "griffin_lim_momentum", s.griffin_lim_momentum, "a number from 0 to 1.5 (0.99 is usual)")
+    _check(_is_int(s.waveform_iterations) and 0 <= s.waveform_iterations <= 100000,
+           "waveform_iterations", s.waveform_iterations,
+           "an integer from 0 to 100000 (0 = off, the classic output)")
     _check(s.phase_init in PHASE_INITS, "phase_init", s.phase_init, f"one of {list(PHASE_INITS)}")
     _check(_is_num(s.chunk_seconds) and 0.5 <= s.chunk_seconds <= 600,
            "chunk_seconds", s.chunk_seconds, "a number of seconds from 0.5 to 600")

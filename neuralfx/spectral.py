@@ -53,21 +53,36 @@ def log_spectrogram(audio: torch.Tensor, n_fft: int, hop_length: int) -> torch.T
     return log_magnitude(stft(audio, n_fft, hop_length).abs())
 
 
+def frame_span(start: int, stop: int, n_fft: int, hop_length: int) -> tuple[int, int]:
+    """Samples ``[lo, hi)`` that the centred frames ``start:stop`` see (``lo`` may be negative
+    and ``hi`` beyond the signal: those samples are the zero padding)."""
+    return start * hop_length - n_fft // 2, (stop - 1) * hop_length + n_fft // 2 + 1
+
+
+def padded_slice(audio: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+    """``audio[..., lo:hi]`` with zeros where ``[lo, hi)`` lies outside the signal."""
+    n = audio.shape[-1]
+    piece = audio[..., max(lo, 0):min(hi, n)].float()
+    return torch.nn.functional.pad(piece, (max(0, -lo), max(0, hi - n)))
+
+
+def stft_frames(audio: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
+    """Complex STFT of the frames that lie wholly inside ``audio (..., samples)`` (no centring
+    or padding): the frames of a :func:`frame_span`. Differentiable.
+    ``(..., samples) -> (..., bins, frames)``."""
+    flat = audio.reshape(-1, audio.shape[-1])
+    spec = torch.stft(flat, n_fft, hop_length, window=_window(n_fft, flat), center=False,
+                      return_complex=True)
+    return spec.reshape(*audio.shape[:-1], *spec.shape[-2:])
+
+
 def frame_slice_spectrogram(audio: torch.Tensor, start: int, stop: int, n_fft: int,
                             hop_length: int, complex_out: bool = False) -> torch.Tensor:
     """Frames ``start:stop`` of the centred STFT of ``audio (..., samples)``, computed from the
     samples those frames see only, so long signals can be analysed piece by piece with the
     same result as one whole-signal STFT."""
-    pad = n_fft // 2
-    lo = start * hop_length - pad
-    hi = (stop - 1) * hop_length + pad + 1
-    n = audio.shape[-1]
-    piece = audio[..., max(lo, 0):min(hi, n)].float()
-    piece = torch.nn.functional.pad(piece, (max(0, -lo), max(0, hi - n)))
-    flat = piece.reshape(-1, piece.shape[-1])
-    spec = torch.stft(flat, n_fft, hop_length, window=_window(n_fft, flat), center=False,
-                      return_complex=True)
-    spec = spec.reshape(*piece.shape[:-1], *spec.shape[-2:])
+    piece = padded_slice(audio, *frame_span(start, stop, n_fft, hop_length))
+    spec = stft_frames(piece, n_fft, hop_length)
     return spec if complex_out else log_magnitude(spec.abs())
 
 

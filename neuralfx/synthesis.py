@@ -1,8 +1,10 @@
 """Losses and the optimiser over a batch of spectrogram chunks.
 
-The variable is a batch of log-magnitude spectrograms ``x (batch, bins, frames)``. Each chunk has
-its own loss; the optimisers treat the chunks as independent problems (per-chunk L-BFGS history
-and line search), so batching changes speed, never the result a chunk converges to.
+The variable is a batch of log-magnitude spectrograms ``x (batch, bins, frames)``, or, for the
+waveform refinement, a batch of waveform segments ``(batch, samples)`` whose spectrograms the
+same loss is evaluated on (:class:`WaveformObjective`). Each chunk has its own loss; the
+optimisers treat the chunks as independent problems (per-chunk L-BFGS history and line search),
+so batching changes speed, never the result a chunk converges to.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch
 
 from .device import accumulation_dtype
 from .network import RandomNetwork
+from .spectral import log_magnitude, stft_frames
 
 LossAndGrad = Callable[[torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
 IterationCallback = Callable[[int, torch.Tensor], None]
@@ -182,6 +185,37 @@ class Objective:
             grads.append(grad)
         torch.autograd.backward(features, grads)
         return total.detach(), x.grad.detach()
+
+
+@dataclass
+class WaveformObjective:
+    """An :class:`Objective` as a function of waveform segments ``y (batch, samples)``: the
+    loss of ``log1p(|STFT(y)|)`` (the frames that lie wholly inside the segment) and its
+    gradient with respect to the samples.
+
+    Optimising the waveform makes the spectrogram the loss was evaluated on the output's own:
+    an optimised magnitude is generally not the magnitude of any signal, and Griffin-Lim's
+    closest signal sits measurably further from the style (BENCHMARKS.md, Quality).
+    """
+
+    objective: Objective
+    n_fft: int
+    hop_length: int
+    # (batch, samples), 1 where a sample may change: samples beyond the signal's ends are
+    # silence in the output, so they stay silence here (their gradient is zeroed)
+    free: torch.Tensor | None = None
+
+    def __call__(self, y: torch.Tensor, index: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        y = y.detach().requires_grad_(True)
+        with torch.enable_grad():
+            x = log_magnitude(stft_frames(y, self.n_fft, self.hop_length).abs())
+        loss, grad = self.objective(x.detach(), index)
+        torch.autograd.backward(x, grad)
+        grad = y.grad.detach()
+        if self.free is not None:
+            grad = grad * (self.free if index is None else self.free[index])
+        return loss, grad
 
 
 def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

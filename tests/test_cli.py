@@ -441,6 +441,22 @@ def test_progress_bar_follows_the_engine(tmp_path):
     assert ui.progress.tasks[0].fields["status"] == "reconstructed 4/4 chunks"
 
 
+def test_progress_bar_counts_the_waveform_pass(tmp_path):
+    from neuralfx.engine import Progress
+
+    ui = cli.Ui(quiet=False)
+    ui.start_render("x.wav")
+    seen = []
+    # two chunks, one per batch: each pass is half the bar
+    for p in [Progress("optimise", 0, 4, 0, 10), Progress("reconstruct", 1, 4),
+              Progress("optimise", 1, 4, 5, 10), Progress("reconstruct", 2, 4),
+              Progress("refine", 2, 4, 3, 6), Progress("refine", 3, 4, 6, 6)]:
+        ui.on_progress(p)
+        seen.append(ui.progress.tasks[0].completed)
+    assert seen == [0, 25, 37.5, 50, 62.5, 100]
+    assert ui.progress.tasks[0].fields["status"] == "waveform, chunks 2-2/2, iteration 6/6"
+
+
 # --- texture, info, demo -----------------------------------------------------------------------
 
 def test_texture_command(tmp_path, style):

@@ -5,19 +5,28 @@ import math
 import pytest
 import torch
 
-from neuralfx.chunking import MagnitudeJoiner, crossfade_weights, plan_chunks
+from neuralfx.chunking import MagnitudeJoiner, WaveformJoiner, crossfade_weights, plan_chunks
 from neuralfx.engine import Progress, render, render_many
 from neuralfx.network import GramAccumulator, gram, random_network
 from neuralfx.settings import Settings, SettingsError
 from neuralfx.spectral import (
+    frame_span,
     griffin_lim,
     initial_phase,
     log_spectrogram,
+    padded_slice,
     spectral_convergence,
     stft,
 )
 from neuralfx.style import compute_style_statistics, style_statistics
-from neuralfx.synthesis import Objective, content_loss, lbfgs, optimise, style_loss
+from neuralfx.synthesis import (
+    Objective,
+    WaveformObjective,
+    content_loss,
+    lbfgs,
+    optimise,
+    style_loss,
+)
 
 from .conftest import TINY
 
@@ -79,6 +88,19 @@ def test_long_input_is_chunked_and_batched(stats):
         317 + 2 * 5, s.chunk_frames, s.overlap_frames, 11))}
     assert max(e.iteration for e in optimise_events) == s.iterations
     assert events[-1] == Progress("reconstruct", events[-1].chunks_total, events[-1].chunks_total)
+
+
+def test_refined_render_reports_both_passes(stats):
+    s = Settings(**TINY).replace(memory_budget_mb=1, waveform_iterations=2)
+    events = []
+    render(noise(4.1)[None], stats, s, progress=events.append)
+    chunks = len(plan_chunks(177 + 2 * 5, s.chunk_frames, s.overlap_frames, 11))
+    assert {e.chunks_total for e in events} == {2 * chunks}
+    refine = [e for e in events if e.stage == "refine"]
+    assert [e.chunks_done for e in refine if e.iteration == 1] == list(range(chunks, 2 * chunks))
+    assert max(e.iteration for e in refine) == 2 == refine[-1].iterations
+    # the refinement runs after every chunk is optimised and reconstructed
+    assert events.index(refine[0]) > max(i for i, e in enumerate(events) if e.stage != "refine")
 
 
 # --- determinism --------------------------------------------------------------------------
@@ -333,11 +355,13 @@ def test_joiner_hands_out_frames_in_order_and_bounded():
     assert torch.allclose(joined, torch.ones_like(joined), atol=1e-6)
 
 
-def test_rms_at_seams_stays_within_1_db():
+@pytest.mark.parametrize("waveform_iterations", [0, 4])
+def test_rms_at_seams_stays_within_1_db(waveform_iterations):
     # A long stationary input with content dominating: any level change at a chunk crossfade
     # or at a Griffin-Lim block boundary is the join's fault.
     s = Settings(**TINY).replace(content_weight=10.0, iterations=8, griffin_lim_iterations=16,
-                                 chunk_seconds=1.5, overlap_seconds=0.5, memory_budget_mb=1)
+                                 chunk_seconds=1.5, overlap_seconds=0.5, memory_budget_mb=1,
+                                 waveform_iterations=waveform_iterations)
     x = noise(8.0, seed=11)
     out = render(x[None], compute_style_statistics(x, s), s)[0]
     plan = plan_chunks(out.shape[-1] // s.hop_length + 1 + 10, s.chunk_frames,
@@ -356,6 +380,97 @@ def test_rms_at_seams_stays_within_1_db():
     whole = rms_db(0, out.shape[-1])
     assert abs(rms_db(0, SR // 4) - whole) < 1.5
     assert abs(rms_db(out.shape[-1] - SR // 4, out.shape[-1]) - whole) < 1.5
+
+
+# --- waveform refinement -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def waveform_objective(settings, stats):
+    net = random_network(settings.n_bins, settings.n_filters, settings.kernel_sizes, settings.seed)
+    y = noise(0.6, seed=5)
+    lo, hi = frame_span(0, 20, settings.n_fft, settings.hop_length)
+    segment = padded_slice(y, lo, hi)[None]
+    content = log_spectrogram(tone(0.6), settings.n_fft, settings.hop_length)[None, :, :20]
+    objective = Objective(net, stats.grams, content, 0.1, autocorrelation_weight=1.0,
+                          style_autocorrelations=stats.autocorrelations)
+    return WaveformObjective(objective, settings.n_fft, settings.hop_length), segment
+
+
+def test_waveform_objective_is_the_loss_of_the_segments_spectrogram(waveform_objective):
+    wave, y = waveform_objective
+    loss, grad = wave(y)
+    x = log_spectrogram(y, 2048, 512)  # centred: frames 2.. are the segment's whole frames
+    direct, _ = wave.objective(x[..., 2:22])
+    assert grad.shape == y.shape
+    assert torch.allclose(loss, direct, rtol=1e-4)
+
+
+def test_waveform_objective_gradient_matches_finite_differences(waveform_objective):
+    wave, y = waveform_objective
+    _, grad = wave(y)
+    v = torch.randn(y.shape, generator=torch.Generator().manual_seed(3))
+    v = v / v.norm() * y.norm() * 1e-3
+    up, _ = wave(y + v)
+    down, _ = wave(y - v)
+    numeric = (up - down).item() / 2
+    analytic = (grad * v).sum().item()
+    assert abs(numeric - analytic) < 0.02 * abs(analytic)
+
+
+def test_waveform_objective_keeps_samples_outside_the_signal_fixed(waveform_objective):
+    wave, y = waveform_objective
+    free = torch.ones_like(y)
+    free[:, :700] = 0
+    _, grad = WaveformObjective(wave.objective, wave.n_fft, wave.hop_length, free)(y)
+    assert (grad[:, :700] == 0).all() and grad[:, 700:].abs().max() > 0
+    out, _ = lbfgs(WaveformObjective(wave.objective, wave.n_fft, wave.hop_length, free), y, 3)
+    assert torch.equal(out[:, :700], y[:, :700]) and not torch.equal(out, y)
+
+
+@pytest.mark.parametrize("samples, pairwise", [(54 * 512 + 100, True), (22050, False)])
+def test_waveform_joiner_rebuilds_a_signal_from_its_segments(samples, pairwise):
+    x = noise(0, seed=6, samples=samples)[None]
+    plan = plan_chunks(x.shape[-1] // 512 + 1 + 10, 20, 5, 11)
+    spans = [frame_span(a - 5, a - 5 + plan.length, 2048, 512) for a in plan.starts]
+    joiner = WaveformJoiner(spans, 1, x.shape[-1])
+    for i, span in enumerate(spans):
+        joiner.add(i, 0, padded_slice(x[0], *span))
+    assert len(spans) >= 4
+    assert torch.allclose(joiner.out, x, atol=1e-6)
+    assert (joiner.weight > 0).all()
+    if pairwise:
+        # where only neighbours overlap their fades sum to one: a level-preserving crossfade
+        # (the last chunk, moved back to end with the signal, may overlap two: then the sum is
+        # divided out)
+        assert torch.allclose(joiner.weight, torch.ones_like(joiner.weight), atol=1e-9)
+
+
+def test_refinement_lowers_the_loss_of_the_output_audio(stats):
+    # one chunk, no edge padding: the output's own spectrogram is what the loss is taken on
+    s = Settings(**TINY).replace(pad_edges=False, iterations=10, content_weight=0.1)
+    x = tone(1.0) + noise(1.0, seed=8, scale=0.02)
+    plain = render(x[None], stats, s)[0]
+    refined = render(x[None], stats, s.replace(waveform_iterations=10))[0]
+    frames = x.shape[-1] // s.hop_length + 1
+    span = frame_span(0, frames, s.n_fft, s.hop_length)
+    net = random_network(s.n_bins, s.n_filters, s.kernel_sizes, s.seed)
+    content = log_spectrogram(x, s.n_fft, s.hop_length)[None]
+    wave = WaveformObjective(Objective(net, stats.grams, content, s.content_weight),
+                             s.n_fft, s.hop_length)
+    before, _ = wave(padded_slice(plain, *span)[None])
+    after, _ = wave(padded_slice(refined, *span)[None])
+    assert after[0] < 0.9 * before[0]
+
+
+def test_refined_render_keeps_length_channels_and_determinism(stats):
+    s = Settings(**TINY).replace(waveform_iterations=3, memory_budget_mb=1)
+    x = torch.stack([noise(4.3, seed=9), tone(4.3)])[..., :-7]
+    out = render(x, stats, s)
+    assert out.shape == x.shape and torch.isfinite(out).all()
+    assert torch.equal(out, render(x, stats, s))
+    assert not torch.equal(out, render(x, stats, s.replace(waveform_iterations=0)))
+    tex = render(None, stats, s, n_samples=5000, channels=2)
+    assert tex.shape == (2, 5000) and tex.abs().max() > 0
 
 
 @pytest.mark.parametrize("pad_edges, extra", [(True, 2 * 5), (False, 0)])
@@ -409,4 +524,6 @@ def test_settings_errors_name_field_value_and_range():
         Settings().replace(iteration=3)
     with pytest.raises(SettingsError, match="overlap_seconds"):
         Settings(chunk_seconds=2, overlap_seconds=1.5)
+    with pytest.raises(SettingsError, match=r"waveform_iterations = -1 .*0 to 100000 \(0 = off"):
+        Settings(waveform_iterations=-1)
     assert Settings(kernel_sizes=5).kernel_sizes == (5,)
