@@ -41,7 +41,6 @@ import torch  # noqa: E402
 import neuralfx.engine as engine  # noqa: E402
 from benchmarks import metrics  # noqa: E402
 from benchmarks.signals import chords, drone, melody, rhythmic_noise  # noqa: E402
-from neuralfx.chunking import WaveformJoiner  # noqa: E402
 from neuralfx.presets import load_preset, parse_overrides  # noqa: E402
 from neuralfx.reconstruction import BlockGriffinLim  # noqa: E402
 from neuralfx.settings import Settings  # noqa: E402
@@ -91,26 +90,32 @@ class RecordingGriffinLim(BlockGriffinLim):
         return torch.cat(self.pushed, dim=-1)
 
 
-class RecordingWaveformJoiner(WaveformJoiner):
-    """The engine's join of refined waveform segments, keeping the segments it was given."""
+class RecordingRefinement:
+    """Keeps the waveform segments the engine's waveform pass produced, by chunk and channel."""
 
-    last: RecordingWaveformJoiner | None = None
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self) -> None:
         self.segments: dict[tuple[int, int], torch.Tensor] = {}
-        RecordingWaveformJoiner.last = self
+        self._add = engine._Signal.add_refined
 
-    def add(self, i: int, channel: int, segment: torch.Tensor) -> None:
-        self.segments[(i, channel)] = segment.detach().cpu()
-        super().add(i, channel, segment)
+    def __enter__(self) -> RecordingRefinement:
+        add, segments = self._add, self.segments
+
+        def add_refined(signal, i: int, c: int, segment: torch.Tensor) -> None:
+            segments[(i, c)] = segment.detach().cpu()
+            add(signal, i, c, segment)
+
+        engine._Signal.add_refined = add_refined
+        return self
+
+    def __exit__(self, *exc) -> None:
+        engine._Signal.add_refined = self._add
 
     def magnitude(self, settings: Settings, frames: int) -> torch.Tensor:
         """``(1, bins, frames)``: the STFT magnitude of the refined segment (one chunk, one
         channel) over the signal's frames: the spectrogram the loss was last evaluated on."""
         from neuralfx.spectral import stft_frames
 
-        if len(self.spans) != 1:
+        if set(self.segments) != {(0, 0)}:
             raise ValueError("the quality clips are expected to fit one chunk")
         mag = stft_frames(self.segments[(0, 0)], settings.n_fft, settings.hop_length).abs()
         return mag[None, :, settings.edge_frames:settings.edge_frames + frames]
@@ -131,20 +136,18 @@ def render_case(case: Case, preset_name: str, seconds: float, overrides: dict) -
     # capture the optimised magnitude: the one Griffin-Lim was given or, when the waveform is
     # refined, the refined waveform's own (what the loss was last evaluated on)
     engine.BlockGriffinLim = RecordingGriffinLim
-    engine.WaveformJoiner = RecordingWaveformJoiner
-    RecordingWaveformJoiner.last = None
     try:
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = engine.render(None if content is None else torch.from_numpy(content)[None],
-                            stats, s, n_samples=len(style), channels=1)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        with RecordingRefinement() as refinement:
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = engine.render(None if content is None else torch.from_numpy(content)[None],
+                                stats, s, n_samples=len(style), channels=1)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         engine.BlockGriffinLim = BlockGriffinLim
-        engine.WaveformJoiner = WaveformJoiner
     out = out[0].numpy()
     mag = RecordingGriffinLim.last.magnitude()
-    if RecordingWaveformJoiner.last is not None:
-        mag = RecordingWaveformJoiner.last.magnitude(s, mag.shape[-1])
+    if refinement.segments:
+        mag = refinement.magnitude(s, mag.shape[-1])
     row = {
         "case": case.name, "kind": case.kind, "preset": preset_name,
         "style_distance": metrics.style_distance(out, style, sr),

@@ -1,11 +1,11 @@
-"""Chunk plan and crossfade weights, in spectrogram frames and in samples.
+"""Chunk plan and crossfade weights, in spectrogram frames; turns of the waveform pass.
 
 A long spectrogram is cut into chunks of equal length that overlap; the last chunk is moved back
 to end at the last frame, so every chunk of a render has the same shape and chunks batch
 together. Optimised chunks are joined in the magnitude domain, before any phase exists, so the
-join cannot cancel energy the way a crossfade of independently phased audio can. Waveform
-segments refined from one reconstructed signal stay coherent where they overlap, so they are
-joined by an amplitude crossfade (:class:`WaveformJoiner`).
+join cannot cancel energy the way a crossfade of independently phased audio can. The waveform
+pass needs no crossfade at all: overlapping segments are refined in turns, each keeping fixed
+the samples that those before it own (:func:`refinement_rounds`, :func:`owned_samples`).
 """
 
 from __future__ import annotations
@@ -120,49 +120,40 @@ class MagnitudeJoiner:
         return out
 
 
-def coherent_fade(n: int) -> torch.Tensor:
-    """Rising amplitude fade of ``n`` samples (``sin^2``); with its mirror it sums to 1, which
-    keeps the level of coherent signals (the same waveform, or nearly)."""
-    t = (torch.arange(n, dtype=torch.float64) + 0.5) / max(n, 1)
-    return torch.sin(0.5 * math.pi * t).pow(2)
 
 
-class WaveformJoiner:
-    """Overlap-adds waveform segments of one signal into ``(channels, n_samples)``.
+def refinement_rounds(spans: list[tuple[int, int]]) -> tuple[int, ...]:
+    """Round of each waveform segment ``[lo, hi)`` (in signal order) for the waveform pass:
+    segments of one round do not overlap, so they are refined together. Neighbours alternate
+    (two rounds), or three where the last chunk, moved back, overlaps two."""
+    rounds: list[int] = []
+    for i, (lo, hi) in enumerate(spans):
+        taken = {rounds[j] for j in range(i) if spans[j][1] > lo and spans[j][0] < hi}
+        rounds.append(min(set(range(len(taken) + 1)) - taken))
+    return tuple(rounds)
 
-    ``spans[i] = (lo, hi)`` are the samples of segment ``i`` in order (they may reach beyond the
-    signal: that part is dropped). Each segment fades in over its overlap with the previous one
-    and out over its overlap with the next; the sum is divided by the summed weights, so every
-    sample is a weighted mean of the segments that cover it.
-    """
 
-    def __init__(self, spans: list[tuple[int, int]], channels: int, n_samples: int) -> None:
-        self.spans = spans
-        self.sum = torch.zeros(channels, n_samples, dtype=torch.float64)
-        self.weight = torch.zeros(channels, n_samples, dtype=torch.float64)
+def owned_samples(spans: list[tuple[int, int]], i: int) -> tuple[int, int]:
+    """Samples ``[a, b)`` that segment ``i`` writes to the output: from the middle of its overlap
+    with the previous segment to the middle of its overlap with the next. The owned parts
+    partition the signal, and each keeps well clear of its segment's ends, whose samples few
+    frames see."""
+    lo, hi = spans[i]
+    a = (spans[i - 1][1] + lo) // 2 if i > 0 else lo
+    b = (hi + spans[i + 1][0]) // 2 if i + 1 < len(spans) else hi
+    return a, b
 
-    def weights(self, i: int) -> torch.Tensor:
-        """Amplitude weights ``(hi - lo,)`` of segment ``i``."""
-        lo, hi = self.spans[i]
-        w = torch.ones(hi - lo, dtype=torch.float64)
-        if i > 0 and self.spans[i - 1][1] > lo:
-            n = min(self.spans[i - 1][1], hi) - lo
-            w[:n] *= coherent_fade(n)
-        if i + 1 < len(self.spans) and self.spans[i + 1][0] < hi:
-            n = hi - max(self.spans[i + 1][0], lo)
-            w[hi - lo - n:] *= coherent_fade(n).flip(0)
-        return w
 
-    def add(self, i: int, channel: int, segment: torch.Tensor) -> None:
-        """Segment ``i`` of ``channel``: ``(hi - lo,)`` samples."""
-        lo, hi = self.spans[i]
-        a, b = max(lo, 0), min(hi, self.sum.shape[-1])
-        if b <= a:
-            return
-        w = self.weights(i)[a - lo:b - lo]
-        self.sum[channel, a:b] += segment[a - lo:b - lo].double().cpu() * w
-        self.weight[channel, a:b] += w
-
-    @property
-    def out(self) -> torch.Tensor:
-        return (self.sum / self.weight.clamp_min(1e-12)).float()
+def free_samples(spans: list[tuple[int, int]], rounds: tuple[int, ...], i: int,
+                 n_samples: int) -> torch.Tensor:
+    """``(hi - lo,)`` of segment ``i``: 1 for the samples its round may change; 0 for padding
+    outside ``[0, n_samples)`` and for samples that a segment of an earlier round owns (final
+    by then: the later segment optimises its own samples around them)."""
+    lo, hi = spans[i]
+    free = torch.zeros(hi - lo)
+    free[max(0, -lo):max(0, min(hi, n_samples) - lo)] = 1
+    for j, r in enumerate(rounds):
+        a, b = owned_samples(spans, j)
+        if r < rounds[i] and b > lo and a < hi:
+            free[max(a, lo) - lo:min(b, hi) - lo] = 0
+    return free

@@ -3,8 +3,9 @@
 Pure tensors, no files: content ``(channels, samples)`` -> chunk plan -> batches of chunks ->
 log-magnitude optimisation -> magnitudes joined across chunks -> block Griffin-Lim ->
 ``(channels, samples)`` of exactly the input's length. With ``waveform_iterations > 0`` a second
-pass then optimises each chunk's stretch of that waveform on the same loss and crossfades the
-refined stretches.
+pass then optimises each chunk's stretch of that waveform on the same loss, overlapping
+stretches in turns (:func:`neuralfx.chunking.refinement_rounds`); each chunk writes the samples
+it owns, and a later turn's chunk is optimised around the samples earlier turns wrote.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from dataclasses import dataclass
 
 import torch
 
-from .chunking import MagnitudeJoiner, WaveformJoiner, plan_chunks
+from .chunking import (
+    MagnitudeJoiner,
+    free_samples,
+    owned_samples,
+    plan_chunks,
+    refinement_rounds,
+)
 from .device import compute_dtype, matmul_precision, resolve_device
 from .reconstruction import BlockGriffinLim
 from .settings import Settings
@@ -150,18 +157,23 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
         if progress is not None:
             progress(Progress("reconstruct", stop, total))
     if passes == 2:
-        # every signal is reconstructed: refine its chunks' stretches of the waveform
-        for start, stop in _batches(items, settings, device):
-            batch = items[start:stop]
-            free = torch.stack([sig.inside(i) for sig, i, _ in batch]).to(device)
-            objective = WaveformObjective(objective_for(batch), settings.n_fft,
-                                          settings.hop_length, free)
-            y0 = torch.stack([sig.segment(i, c) for sig, i, c in batch]).to(device)
-            y, _ = lbfgs(objective, y0, settings.waveform_iterations,
-                         on_iteration=reporter("refine", len(items) + start,
-                                               settings.waveform_iterations))
-            for (sig, i, c), segment in zip(batch, y.detach().cpu()):
-                sig.add_refined(i, c, segment)
+        # every signal is reconstructed: refine its chunks' stretches of the waveform, in
+        # rounds of stretches that do not overlap
+        done = len(items)
+        for r in range(1 + max(max(sig.rounds) for sig in signals if sig.plan)):
+            turn = [item for item in items if item[0].rounds[item[1]] == r]
+            for start, stop in _batches(turn, settings, device):
+                batch = turn[start:stop]
+                free = torch.stack([sig.free(i) for sig, i, _ in batch]).to(device)
+                objective = WaveformObjective(objective_for(batch), settings.n_fft,
+                                              settings.hop_length, free)
+                y0 = torch.stack([sig.segment(i, c) for sig, i, c in batch]).to(device)
+                y, _ = lbfgs(objective, y0, settings.waveform_iterations,
+                             on_iteration=reporter("refine", done,
+                                                   settings.waveform_iterations))
+                for (sig, i, c), segment in zip(batch, y.detach().cpu()):
+                    sig.add_refined(i, c, segment)
+                done += len(batch)
     return [sig.out for sig in signals]
 
 
@@ -193,7 +205,7 @@ class _Signal:
         if settings.init == "content" and content is None:
             raise ValueError("init = 'content' needs a content signal")
         self.content, self.channels, self.settings = content, channels, settings
-        self.plan = self.recon = self.refined = None
+        self.plan = self.recon = None
         if n_samples == 0:
             return
         hop, n_fft = settings.hop_length, settings.n_fft
@@ -209,6 +221,10 @@ class _Signal:
         self.plan = plan_chunks(self.total + 2 * self.edge, settings.chunk_frames,
                                 settings.overlap_frames, settings.receptive_field)
         self.joiner = MagnitudeJoiner(self.plan, channels, settings.n_bins)
+        # samples each chunk's frames see, and the waveform pass's turns
+        self.spans = [frame_span(a - self.edge, a - self.edge + self.plan.length, n_fft, hop)
+                      for a in self.plan.starts]
+        self.rounds = refinement_rounds(self.spans)
         self.finished: dict[int, dict[int, torch.Tensor]] = {}
         phase_source = None
         if content is not None:
@@ -223,10 +239,8 @@ class _Signal:
 
     @property
     def out(self) -> torch.Tensor:
-        """The signal ``(channels, samples)``: refined if it was, else as reconstructed."""
-        if self.recon is None:
-            return torch.zeros(self.channels, 0)
-        return self.refined.out if self.refined is not None else self.recon.out
+        """The signal ``(channels, samples)`` (the waveform pass refines it in place)."""
+        return torch.zeros(self.channels, 0) if self.recon is None else self.recon.out
 
     def content_spectrogram(self, i: int, c: int) -> torch.Tensor:
         """Log-magnitude of channel ``c`` over chunk ``i``'s frames ``(bins, length)``."""
@@ -234,29 +248,21 @@ class _Signal:
         return frame_slice_spectrogram(self.content[c], start, start + self.plan.length,
                                        self.settings.n_fft, self.settings.hop_length)
 
-    def span(self, i: int) -> tuple[int, int]:
-        """Samples ``[lo, hi)`` that chunk ``i``'s frames see (beyond the signal: padding)."""
-        start = self.plan.starts[i] - self.edge
-        return frame_span(start, start + self.plan.length, self.settings.n_fft,
-                          self.settings.hop_length)
+    def free(self, i: int) -> torch.Tensor:
+        """``(samples,)`` of chunk ``i``'s stretch: 1 where the waveform pass may change it."""
+        return free_samples(self.spans, self.rounds, i, self.recon.out.shape[-1])
 
     def segment(self, i: int, c: int) -> torch.Tensor:
-        """Chunk ``i``'s stretch of the reconstructed channel ``c`` ``(samples,)``: its STFT
+        """Chunk ``i``'s stretch of channel ``c`` ``(samples,)``, as refined so far: its STFT
         without padding has the chunk's ``length`` frames."""
-        return padded_slice(self.recon.out[c], *self.span(i))
-
-    def inside(self, i: int) -> torch.Tensor:
-        """``(samples,)`` of chunk ``i``'s stretch: 1 inside the signal, 0 in the padding."""
-        lo, hi = self.span(i)
-        free = torch.zeros(hi - lo)
-        free[max(0, -lo):min(hi, self.recon.out.shape[-1]) - lo] = 1
-        return free
+        return padded_slice(self.recon.out[c], *self.spans[i])
 
     def add_refined(self, i: int, c: int, segment: torch.Tensor) -> None:
-        if self.refined is None:
-            self.refined = WaveformJoiner([self.span(k) for k in range(len(self.plan))],
-                                          self.channels, self.recon.out.shape[-1])
-        self.refined.add(i, c, segment)
+        """Write the samples chunk ``i`` owns of its refined stretch of channel ``c``."""
+        lo = self.spans[i][0]
+        a, b = owned_samples(self.spans, i)
+        a, b = max(a, 0), min(b, self.recon.out.shape[-1])
+        self.recon.out[c, a:b] = segment[a - lo:b - lo]
 
     def add(self, i: int, c: int, magnitude: torch.Tensor) -> None:
         """Take chunk ``i`` of channel ``c``; reconstruct whatever frames became complete."""

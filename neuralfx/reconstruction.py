@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 import torch
 
-from .chunking import coherent_fade
 from .spectral import bin_frequency_phase, griffin_lim, initial_phase
 
 PhaseSource = Callable[[int, int], torch.Tensor]
@@ -67,7 +66,7 @@ class BlockGriffinLim:
         if self.fade_in is not None:
             a, b = self.fade_in
             weight[: max(a - lo, 0)] = 0
-            weight[a - lo:b - lo] *= coherent_fade(b - a)
+            weight[a - lo:b - lo] *= _fade(b - a)
         if not last:
             tail = min(self.overlap, frames)
             next_first = first + frames - tail
@@ -76,7 +75,7 @@ class BlockGriffinLim:
             if b <= a:  # too short to crossfade: switch at the middle of the overlap
                 a = b = (next_first + first + frames - 1) // 2 * self.hop
             a, b = min(a, hi), min(b, hi)
-            weight[a - lo:b - lo] *= coherent_fade(b - a).flip(0)
+            weight[a - lo:b - lo] *= _fade(b - a).flip(0)
             weight[b - lo:] = 0
             self.fade_in = (a, b)
             self.tail_mag = block[..., -tail:]
@@ -94,3 +93,8 @@ class BlockGriffinLim:
         return initial_phase(self.phase_init, (1, bins, n), self.hop, self.n_fft,
                              self.generator, self.device)
 
+
+def _fade(n: int) -> torch.Tensor:
+    """Rising amplitude fade of ``n`` samples; with its mirror it sums to 1 (coherent signals)."""
+    t = (torch.arange(n, dtype=torch.float64) + 0.5) / max(n, 1)
+    return torch.sin(0.5 * math.pi * t).pow(2)

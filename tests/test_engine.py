@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from neuralfx.chunking import MagnitudeJoiner, WaveformJoiner, crossfade_weights, plan_chunks
+from neuralfx.chunking import (
+    MagnitudeJoiner,
+    crossfade_weights,
+    free_samples,
+    owned_samples,
+    plan_chunks,
+    refinement_rounds,
+)
 from neuralfx.engine import Progress, render, render_many
 from neuralfx.network import GramAccumulator, gram, random_network
 from neuralfx.settings import Settings, SettingsError
@@ -427,22 +434,56 @@ def test_waveform_objective_keeps_samples_outside_the_signal_fixed(waveform_obje
     assert torch.equal(out[:, :700], y[:, :700]) and not torch.equal(out, y)
 
 
-@pytest.mark.parametrize("samples, pairwise", [(54 * 512 + 100, True), (22050, False)])
-def test_waveform_joiner_rebuilds_a_signal_from_its_segments(samples, pairwise):
-    x = noise(0, seed=6, samples=samples)[None]
-    plan = plan_chunks(x.shape[-1] // 512 + 1 + 10, 20, 5, 11)
+@pytest.mark.parametrize("samples, rounds", [(54 * 512 + 100, 2), (22050, 3)])
+def test_overlapping_segments_are_refined_in_turns_and_own_a_partition(samples, rounds):
+    plan = plan_chunks(samples // 512 + 1 + 10, 20, 5, 11)
     spans = [frame_span(a - 5, a - 5 + plan.length, 2048, 512) for a in plan.starts]
-    joiner = WaveformJoiner(spans, 1, x.shape[-1])
-    for i, span in enumerate(spans):
-        joiner.add(i, 0, padded_slice(x[0], *span))
-    assert len(spans) >= 4
-    assert torch.allclose(joiner.out, x, atol=1e-6)
-    assert (joiner.weight > 0).all()
-    if pairwise:
-        # where only neighbours overlap their fades sum to one: a level-preserving crossfade
-        # (the last chunk, moved back to end with the signal, may overlap two: then the sum is
-        # divided out)
-        assert torch.allclose(joiner.weight, torch.ones_like(joiner.weight), atol=1e-9)
+    turns = refinement_rounds(spans)
+    assert len(spans) >= 4 and max(turns) + 1 == rounds
+    owned = [owned_samples(spans, i) for i in range(len(spans))]
+    assert owned[0][0] == spans[0][0] and owned[-1][1] == spans[-1][1]
+    for i, ((lo, hi), (a, b)) in enumerate(zip(spans, owned)):
+        for j, (_, end) in enumerate(spans[:i]):
+            assert turns[i] != turns[j] or end <= lo, "overlapping segments share a round"
+        assert lo <= a < b <= hi and (i == 0 or a == owned[i - 1][1])  # a partition
+        if 0 < i < len(spans) - 1:
+            assert a - lo >= 1024 and hi - b >= 1024  # clear of the ends few frames see
+        free = free_samples(spans, turns, i, samples).bool()
+        inside = padded_slice(torch.ones(samples), lo, hi).bool()
+        assert not free[~inside].any()  # padding beyond the signal stays silent
+        assert free[max(a, 0) - lo:min(b, samples) - lo].all()
+        for j in range(len(spans)):
+            a2, b2 = owned[j]
+            if turns[j] < turns[i] and a2 < hi and b2 > lo:  # final before this turn
+                assert not free[max(a2, lo) - lo:min(b2, hi) - lo].any()
+
+
+def test_refined_chunks_are_optimised_around_the_output_they_end_in(stats, monkeypatch):
+    # no crossfade: the output is each chunk's refined waveform on the samples it owns, and
+    # what a chunk saw of earlier turns' samples is what the output holds
+    import neuralfx.engine as engine
+
+    seen, add = {}, engine._Signal.add_refined
+
+    def record(signal, i, c, segment):
+        seen[(i, c)] = (signal.spans, signal.rounds, segment.clone())
+        add(signal, i, c, segment)
+
+    monkeypatch.setattr(engine._Signal, "add_refined", record)
+    s = Settings(**TINY).replace(waveform_iterations=3, chunk_seconds=1.0, overlap_seconds=0.5)
+    x = torch.stack([noise(3.1, seed=12), tone(3.1)])
+    out = render(x, stats, s)
+    assert len(seen) >= 2 * 4
+    for (i, c), (spans, turns, segment) in seen.items():
+        lo, hi = spans[i]
+        final = padded_slice(out[c], lo, hi)
+        later = torch.zeros(hi - lo, dtype=torch.bool)
+        for j, r in enumerate(turns):
+            a, b = owned_samples(spans, j)
+            if r > turns[i] and a < hi and b > lo:
+                later[max(a, lo) - lo:min(b, hi) - lo] = True
+        assert torch.equal(final[~later], segment[~later]), (i, c)
+        assert not torch.equal(final, padded_slice(x[c], lo, hi))
 
 
 def test_refinement_lowers_the_loss_of_the_output_audio(stats):
