@@ -170,7 +170,9 @@ class NeuralStyle:
 
     Channels: each distinct channel is optimised as its own problem (so the stereo image of the
     content is kept) and all channels are reconstructed by Griffin-Lim with ONE shared phase,
-    so there is no channel-to-channel phase smear and the image is stable. Identical channels
+    so there is no channel-to-channel phase smear and the image is stable (a waveform pass,
+    ``waveform_iterations > 0``, then refines each channel from that shared-phase signal; it
+    barely moves the image, BENCHMARKS.md, Quality). Identical channels
     are processed once and copied: an input with L == R gives an output with L == R exactly
     (mono-compatible). A texture has no content to follow, so all channels get the same
     texture (a centred, mono-compatible image). The optimiser pulls every channel towards the

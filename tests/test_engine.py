@@ -62,8 +62,10 @@ def stats(settings):
 
 # --- shapes and lengths -------------------------------------------------------------------
 
+@pytest.mark.parametrize("waveform_iterations", [0, 2])
 @pytest.mark.parametrize("n", [1, 7, 511, 1000, 2049, int(1.3 * SR) + 3, int(4.7 * SR) + 1])
-def test_output_has_exactly_the_input_length(n, settings, stats):
+def test_output_has_exactly_the_input_length(n, waveform_iterations, stats):
+    settings = Settings(**TINY).replace(waveform_iterations=waveform_iterations)
     out = render(noise(0, samples=n)[None], stats, settings)
     assert out.shape == (1, n)
     assert out.dtype == torch.float32
@@ -317,8 +319,10 @@ def test_spectral_convergence_is_zero_for_the_true_signal():
 
 # --- numerical safety ---------------------------------------------------------------------
 
+@pytest.mark.parametrize("waveform_iterations", [0, 3])
 @pytest.mark.parametrize("signal", ["silence", "dc", "full_scale", "clipped"])
-def test_no_nan_or_inf(signal, settings, stats):
+def test_no_nan_or_inf(signal, waveform_iterations, stats):
+    settings = Settings(**TINY).replace(waveform_iterations=waveform_iterations)
     n = int(1.2 * SR)
     x = {"silence": torch.zeros(n), "dc": torch.full((n,), 0.5),
          "full_scale": torch.sign(tone(1.2, 100)) * 1.0,

@@ -130,6 +130,7 @@ def test_improved_presets_render(name, tiny):
     preset = load_preset(name, **tiny)
     s = preset.settings
     assert load_preset(name).settings.griffin_lim_iterations >= 200  # where they pay
+    assert load_preset(name).settings.waveform_iterations > 0  # the output is the optimised one
     style = torch.from_numpy(rhythmic_noise(2.5, SR))
     stats = style_statistics(style, s)
     if name == "style+":
