@@ -11,7 +11,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import metrics  # noqa: E402
-from benchmarks.signals import melody, rhythmic_noise  # noqa: E402
+from benchmarks.signals import chords, melody, rhythmic_noise  # noqa: E402
 from neuralfx.engine import render  # noqa: E402
 from neuralfx.presets import load_preset  # noqa: E402
 from neuralfx.settings import Settings  # noqa: E402
@@ -170,8 +170,6 @@ def test_style_plus_meets_the_issue_targets_against_the_classic():
     # BENCHMARKS.md, Quality: 3 s chords -> rhythmic noise, full-size networks, shipped
     # settings (0.59x there). Not on 2 s clips: one held chord, where style+ is not reliably
     # better (BENCHMARKS.md, "Other clip lengths").
-    from benchmarks.signals import chords
-
     style, content = rhythmic_noise(3.0, SR), chords(3.0, SR)
     rows = {}
     for name in ("style 0.01", "style+"):
