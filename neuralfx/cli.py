@@ -710,10 +710,11 @@ def process(
     pre_cli, post_cli = _plugins(pre, "--pre"), _plugins(post, "--post")
     pre_preset, post_preset = _preset_chain(preset_obj)
     style = style if style is not None else _preset_style(preset_obj)
-    if style is None and preset_obj.settings.content_weight > 0:
+    if style is None and not preset_obj.settings.is_texture:
+        s = preset_obj.settings
         raise _usage(f"preset {preset_obj.name!r} is a style transfer (content_weight = "
-                     f"{preset_obj.settings.content_weight:g}) and needs --style FILE; the "
-                     "texture presets work without one", "--style")
+                     f"{s.content_weight:g}, envelope_weight = {s.envelope_weight:g}) and needs "
+                     "--style FILE; the texture presets work without one", "--style")
     if fmt is not None and bit_depth is not None:
         try:
             _bit_depth_for(fmt, bit_depth, None)
@@ -883,9 +884,9 @@ def texture(
         raise _usage(str(e), "--bit-depth") from None
     if output.exists() and not overwrite:
         raise _usage(f"{output} exists; pass --overwrite to replace it", "--output")
-    # a texture has no content: content weight 0, optimisation from noise
+    # a texture has no content: content weights 0, optimisation from noise
     preset_obj = _load_preset(preset, dict(_overrides(sets, seed, device), content_weight=0.0,
-                                           init="noise"))
+                                           envelope_weight=0.0, init="noise"))
     _check_device(preset_obj)
     post_chain = preset_obj.post_plugins() + _plugins(post, "--post")
     ui = Ui(quiet)
@@ -1199,9 +1200,10 @@ def demo(
     overrides = _overrides(sets, None, device)
     preset_obj = _load_preset(preset, overrides)
     _check_device(preset_obj)
-    if preset_obj.settings.content_weight == 0:
+    if preset_obj.settings.is_texture:
         preset_obj = preset_obj.with_overrides(content_weight=0.01)
-    texture_preset = _load_preset(preset, dict(overrides, content_weight=0.0, init="noise"))
+    texture_preset = _load_preset(preset, dict(overrides, content_weight=0.0,
+                                               envelope_weight=0.0, init="noise"))
     ui = Ui(quiet)
     output_dir.mkdir(parents=True, exist_ok=True)
     slug = _slug(preset_obj.name)

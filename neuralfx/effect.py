@@ -163,8 +163,8 @@ class NeuralStyle:
     float32 or float64 in, float32 out, same length, any sample rate (resampled with soxr to
     and from ``sample_rate`` of the settings, the analysis rate).
 
-    Modes: with ``content_weight > 0`` the input is the content, re-synthesised with the
-    style's statistics (a style is required). With ``content_weight == 0`` (preset
+    Modes: with ``content_weight > 0`` or ``envelope_weight > 0`` the input is the content,
+    re-synthesised with the style's statistics (a style is required). With both 0 (preset
     ``"texture"``) the output is a new texture with the input's duration: of the style if one
     is set, else of the input itself.
 
@@ -390,7 +390,7 @@ class NeuralStyle:
         if style_audio is None:
             raise ValueError("a texture needs a style: NeuralStyle(style='file.wav' or "
                              "(array, sample_rate))")
-        settings = preset.settings.replace(content_weight=0.0, init="noise")
+        settings = preset.settings.replace(content_weight=0.0, envelope_weight=0.0, init="noise")
         n = int(round(seconds * sample_rate))
         n_an = int(round(seconds * settings.sample_rate))
         if n == 0:
@@ -435,7 +435,7 @@ class NeuralStyle:
             style_audio = self._style_audio
             progress = self.progress
         settings = preset.settings
-        texture = settings.content_weight == 0
+        texture = settings.is_texture
         out = [np.zeros_like(x, dtype=np.float32) if preset.mix > 0
                else x.astype(np.float32, copy=True) for x in signals]
         todo = [k for k, x in enumerate(signals)
@@ -504,7 +504,7 @@ class NeuralStyle:
         if style_audio is None:
             raise ValueError(
                 "style transfer needs a style: pass NeuralStyle(style='file.wav' or "
-                "(array, sample_rate)), or use preset='texture' (content_weight = 0) to make "
+                "(array, sample_rate)), or use preset='texture' (content weights 0) to make "
                 "a texture of the input itself")
         key = (id(style_audio), self._statistics_key(settings))
         with self._lock:  # one analysis per style and parameters, even when calls overlap
@@ -548,7 +548,7 @@ class NeuralStyle:
         dry_a = A.analyse_loudness(dry, sample_rate)
         wet_a = A.analyse_loudness(wet, sample_rate)
         gains = np.ones(wet.shape[0])
-        if dry.shape[0] > 1 and preset.settings.content_weight > 0:
+        if dry.shape[0] > 1 and not preset.settings.is_texture:
             # the optimiser pulls every channel to the style's level, which would centre a
             # panned source and fill a silent channel: restore the input's channel balance
             gains = np.array([A.solve_gain(wet_a.channel(c), dry_a.channel(c))

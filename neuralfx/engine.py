@@ -29,6 +29,7 @@ from .spectral import (
     frame_slice_spectrogram,
     frame_span,
     magnitude_from_log,
+    mel_bands,
     n_frames,
     padded_slice,
 )
@@ -36,6 +37,10 @@ from .style import StyleStatistics, network_for
 from .synthesis import Objective, WaveformObjective, bytes_per_chunk, lbfgs, optimise
 
 INIT_NOISE_STD = 1e-3  # the reference implementations' starting noise
+# Mel bands of the content envelope loss (envelope_weight): fine enough to hold a chord's
+# partials in the low octaves, coarse enough above to leave the detail to the style. 128 kept
+# more content than 64 for the same style distance (BENCHMARKS.md, "The content envelope")
+ENVELOPE_BANDS = 128
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,9 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
              for c in range(sig.channels)]
     passes = 2 if settings.waveform_iterations > 0 and items else 1
     total = passes * len(items)
+    bands = None
+    if settings.envelope_weight > 0 and not textures:
+        bands = mel_bands(settings.n_bins, settings.sample_rate, ENVELOPE_BANDS).to(device)
 
     def objective_for(batch: list) -> Objective:
         content_spec = None
@@ -134,7 +142,8 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
                                         for sig, i, c in batch]).to(device)
         return Objective(network, style.grams, content_spec, settings.content_weight,
                          settings.style_weight, dtype, style.autocorrelations,
-                         settings.autocorrelation_weight, style.factors)
+                         settings.autocorrelation_weight, style.factors,
+                         settings.envelope_weight, bands)
 
     def reporter(stage: str, done: int, iterations: int) -> Callable:
         def report(iteration: int, _loss: torch.Tensor) -> None:

@@ -32,7 +32,8 @@ keep the classic defaults)::
 
     [analysis]        # sample_rate, n_fft, hop_length
     [network]         # n_filters, kernel_sizes, seed
-    [loss]            # content_weight, style_weight, autocorrelation_weight
+    [loss]            # content_weight, style_weight, autocorrelation_weight,
+                      # envelope_weight
     [optimiser]       # optimizer, iterations, learning_rate, init
     [reconstruction]  # griffin_lim_iterations, griffin_lim_momentum, phase_init,
                       # waveform_iterations
@@ -84,7 +85,7 @@ OUTPUT_KEYS = ("mix", "match_loudness")
 GROUPS: dict[str, tuple[str, ...]] = {
     "analysis": ("sample_rate", "n_fft", "hop_length"),
     "network": ("n_filters", "kernel_sizes", "seed"),
-    "loss": ("content_weight", "style_weight", "autocorrelation_weight"),
+    "loss": ("content_weight", "style_weight", "autocorrelation_weight", "envelope_weight"),
     "optimiser": ("optimizer", "iterations", "learning_rate", "init"),
     "reconstruction": ("griffin_lim_iterations", "griffin_lim_momentum", "phase_init",
                        "waveform_iterations"),

@@ -37,6 +37,7 @@ class Settings:
     content_weight: float = 0.01
     style_weight: float = 1.0
     autocorrelation_weight: float = 0.0
+    envelope_weight: float = 0.0
     # optimiser
     optimizer: str = "lbfgs"
     iterations: int = 300
@@ -69,6 +70,11 @@ class Settings:
                 f"known parameters: {', '.join(field_names())}"
             )
         return dataclasses.replace(self, **changes)
+
+    @property
+    def is_texture(self) -> bool:
+        """No content term (content and envelope weights 0): the input sets only the length."""
+        return self.content_weight == 0 and self.envelope_weight == 0
 
     @property
     def chunk_frames(self) -> int:
@@ -143,7 +149,7 @@ def validate(s: Settings) -> None:
            "kernel_sizes", list(s.kernel_sizes),
            "one or more distinct integers from 1 to 1024 (frames)")
     _check(_is_int(s.seed) and 0 <= s.seed < 2**63, "seed", s.seed, "an integer >= 0")
-    for name in ("content_weight", "style_weight", "autocorrelation_weight"):
+    for name in ("content_weight", "style_weight", "autocorrelation_weight", "envelope_weight"):
         v = getattr(s, name)
         _check(_is_num(v) and v >= 0, name, v, "a finite number >= 0")
     _check(s.optimizer in OPTIMIZERS, "optimizer", s.optimizer, f"one of {list(OPTIMIZERS)}")

@@ -160,3 +160,32 @@ def griffin_lim(magnitude: torch.Tensor, n_fft: int, hop_length: int, length: in
         angles = torch.where(accelerated.abs() > 0, angles, torch.ones_like(angles))
     audio = istft(magnitude * angles, n_fft, hop_length, length)
     return audio, torch.angle(angles)
+
+
+def _hz_to_mel(hz: torch.Tensor) -> torch.Tensor:
+    return 2595.0 * torch.log10(1.0 + hz / 700.0)  # HTK mel scale
+
+
+def mel_bands(n_bins: int, sample_rate: int, bands: int) -> torch.Tensor:
+    """``(bands, bins)`` triangular mel filters, each row normalised to sum to 1, so a band's
+    value is the weighted mean of its bins: the spectral envelope at the ear's resolution.
+
+    Bands narrower than the bin spacing (low bands of small FFTs) keep their nearest bin."""
+    freqs = torch.linspace(0, sample_rate / 2, n_bins, dtype=torch.float64)
+    mel = _hz_to_mel(freqs)
+    edges = torch.linspace(0, float(mel[-1]), bands + 2, dtype=torch.float64)
+    lo, centre, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (mel[None] - lo) / (centre - lo)
+    falling = (hi - mel[None]) / (hi - centre)
+    weights = torch.clamp(torch.minimum(rising, falling), min=0.0)
+    empty = weights.sum(1) == 0
+    if empty.any():
+        nearest = (mel[None] - centre[empty]).abs().argmin(1)
+        weights[empty.nonzero().squeeze(1), nearest] = 1.0
+    return (weights / weights.sum(1, keepdim=True)).float()
+
+
+def band_envelope(log_spec: torch.Tensor, bands: torch.Tensor) -> torch.Tensor:
+    """``(..., bins, frames) -> (..., bands, frames)``: the log-magnitude averaged in the bands
+    of ``bands (bands, bins)`` (see :func:`mel_bands`)."""
+    return torch.matmul(bands.to(log_spec), log_spec)

@@ -16,7 +16,7 @@ import torch
 
 from .device import accumulation_dtype
 from .network import RandomNetwork
-from .spectral import log_magnitude, stft_frames
+from .spectral import band_envelope, log_magnitude, stft_frames
 
 LossAndGrad = Callable[[torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
 IterationCallback = Callable[[int, torch.Tensor], None]
@@ -123,11 +123,20 @@ def content_loss(features: torch.Tensor, target: torch.Tensor,
     return weight * diff.pow(2).sum((1, 2)), 2 * weight * diff
 
 
+def envelope_loss(envelope: torch.Tensor, target: torch.Tensor, weight: float) -> torch.Tensor:
+    """``weight * sum_bands mean_frames (E - E_content)^2`` per chunk: ``(batch, bands, T)`` ->
+    ``(batch,)``. The mean over frames, unlike the classic content loss's sum, keeps its
+    balance with the (frame-averaged) style loss the same at every chunk length."""
+    return weight * (envelope - target).pow(2).sum(1).mean(-1)
+
+
 @dataclass
 class Objective:
     """The loss of a batch of chunks: style Gram loss (times ``style_weight``) plus
     ``content_weight`` times the content feature loss, plus ``autocorrelation_weight`` times
-    the rhythm loss (off at 0: then nothing of it runs), summed over the network's widths.
+    the rhythm loss (off at 0: then nothing of it runs), summed over the network's widths;
+    plus ``envelope_weight`` times the content's spectral envelope loss
+    (:func:`envelope_loss` on the bands ``envelope_bands (bands, bins)``).
 
     ``content`` is ``(batch, bins, frames)`` log-magnitude or None (texture synthesis).
     ``__call__(x, index)`` returns ``(loss (b,), grad (b, bins, frames))`` for the chunks
@@ -145,6 +154,9 @@ class Objective:
     autocorrelation_weight: float = 0.0
     # per width a factor ``L`` of the style Gram (``G = L L^T``) or None: only for speed
     style_factors: list[torch.Tensor | None] | None = None
+    # content envelope loss: its weight and the band matrix (bands, bins)
+    envelope_weight: float = 0.0
+    envelope_bands: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.autocorrelation_weight > 0 and self.style_autocorrelations is None:
@@ -157,6 +169,11 @@ class Objective:
         if self.content is not None and self.content_weight > 0:
             with torch.no_grad():
                 self.content_features = self.network.features(self.content, self.dtype)
+        self.content_envelope = None
+        if self.content is not None and self.envelope_weight > 0:
+            if self.envelope_bands is None:
+                raise ValueError("envelope_weight > 0 needs envelope_bands")
+            self.content_envelope = band_envelope(self.content, self.envelope_bands)
 
     def __call__(self, x: torch.Tensor, index: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -183,7 +200,17 @@ class Objective:
                 total += self.autocorrelation_weight * aloss
                 grad = grad + self.autocorrelation_weight * agrad
             grads.append(grad)
-        torch.autograd.backward(features, grads)
+        outputs = list(features)
+        if self.content_envelope is not None:
+            target = self.content_envelope
+            target = target if index is None else target[index]
+            with torch.enable_grad():
+                eloss = envelope_loss(band_envelope(x, self.envelope_bands), target,
+                                      self.envelope_weight)
+            total += eloss.detach()
+            outputs.append(eloss.sum())
+            grads.append(torch.ones((), device=x.device))
+        torch.autograd.backward(outputs, grads)
         return total.detach(), x.grad.detach()
 
 

@@ -247,6 +247,18 @@ def test_texture_of_a_style_has_the_input_duration(style):
     assert np.corrcoef(y, y2 * A.loudness_match_gain(y2, y, 48000))[0, 1] > 0.99
 
 
+def test_an_envelope_weight_alone_makes_a_style_transfer(style):
+    # content weight 0 with an envelope weight still follows the input: not a texture
+    fx = neuralfx.NeuralStyle(style, preset="texture", envelope_weight=5.0, **TINY)
+    x = signal(sr=48000, seconds=0.5, channels=1)[0]
+    x2 = signal(sr=48000, seconds=0.5, channels=1, seed=5)[0][::-1].copy()
+    y, y2 = fx(x, 48000), fx(x2, 48000)
+    assert y.shape == x.shape and np.any(y)
+    assert np.corrcoef(y, y2 * A.loudness_match_gain(y2, y, 48000))[0, 1] < 0.9
+    with pytest.raises(ValueError, match="needs a style"):
+        neuralfx.NeuralStyle(preset="texture", envelope_weight=5.0, **TINY)(x, 48000)
+
+
 def test_texture_of_any_length_from_the_style(style):
     fx = neuralfx.NeuralStyle(style, preset="style 0.01", **TINY)  # content weight ignored
     y = fx.texture(1.3, 44100, channels=2)

@@ -571,4 +571,6 @@ def test_settings_errors_name_field_value_and_range():
         Settings(chunk_seconds=2, overlap_seconds=1.5)
     with pytest.raises(SettingsError, match=r"waveform_iterations = -1 .*0 to 100000 \(0 = off"):
         Settings(waveform_iterations=-1)
+    with pytest.raises(SettingsError, match=r"envelope_weight = -1.0 .*finite number >= 0"):
+        Settings(envelope_weight=-1.0)
     assert Settings(kernel_sizes=5).kernel_sizes == (5,)

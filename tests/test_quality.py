@@ -15,11 +15,12 @@ from benchmarks.signals import chords, melody, rhythmic_noise  # noqa: E402
 from neuralfx.engine import render  # noqa: E402
 from neuralfx.presets import load_preset  # noqa: E402
 from neuralfx.settings import Settings  # noqa: E402
-from neuralfx.spectral import log_spectrogram, stft  # noqa: E402
+from neuralfx.spectral import band_envelope, log_spectrogram, mel_bands, stft  # noqa: E402
 from neuralfx.style import compute_style_statistics, network_for, style_statistics  # noqa: E402
 from neuralfx.synthesis import (  # noqa: E402
     Objective,
     autocorrelation_loss,
+    envelope_loss,
     lag_autocorrelation,
 )
 
@@ -123,6 +124,58 @@ def test_rhythm_weight_needs_autocorrelations():
     style = compute_style_statistics(torch.from_numpy(rhythmic_noise(1.0, SR)), s)
     with pytest.raises(ValueError, match="autocorrelation"):
         Objective(network_for(s), style.grams, None, 0.0, 1.0, torch.float32, None, 1.0)
+
+
+@pytest.mark.parametrize("n_fft, bands", [(2048, 64), (256, 64), (2048, 128)])
+def test_mel_bands_average_their_bins_and_cover_the_spectrum(n_fft, bands):
+    b = mel_bands(n_fft // 2 + 1, SR, bands)
+    assert b.shape == (bands, n_fft // 2 + 1) and (b >= 0).all()
+    torch.testing.assert_close(b.sum(1), torch.ones(bands))  # a band is a weighted mean
+    centres = (b * torch.arange(b.shape[1])).sum(1)
+    assert (centres.diff() >= 0).all()  # low to high
+    assert centres[0] < 0.02 * b.shape[1] and centres[-1] > 0.8 * b.shape[1]
+    # the same gain in every bin moves every band by that amount
+    x = torch.rand(n_fft // 2 + 1, 5)
+    torch.testing.assert_close(band_envelope(x + 2.0, b), band_envelope(x, b) + 2.0)
+
+
+def test_envelope_loss_is_a_mean_over_frames():
+    torch.manual_seed(3)
+    e, t = torch.rand(2, 4, 6), torch.rand(2, 4, 6)
+    torch.testing.assert_close(envelope_loss(e, t, 3.0), 3.0 * (e - t).pow(2).sum(1).mean(-1))
+    # the same deviation over twice the frames weighs the same: no dependence on chunk length
+    twice = envelope_loss(e.repeat(1, 1, 2), t.repeat(1, 1, 2), 3.0)
+    torch.testing.assert_close(twice, envelope_loss(e, t, 3.0))
+    assert envelope_loss(t, t, 3.0).abs().max() == 0
+
+
+def test_objective_envelope_term_matches_autograd():
+    s = Settings(n_filters=8, kernel_sizes=(3,), device="cpu")
+    style = compute_style_statistics(torch.from_numpy(rhythmic_noise(2.0, SR)), s)
+    net = network_for(s)
+    bands = mel_bands(s.n_bins, SR, 16)
+    content = log_spectrogram(torch.from_numpy(melody(1.0, SR)), s.n_fft, s.hop_length)[None]
+    weight = 7.0
+    plain = Objective(net, style.grams, content, 0.01)
+    with_envelope = Objective(net, style.grams, content, 0.01, envelope_weight=weight,
+                              envelope_bands=bands)
+    assert with_envelope(content)[0].item() == pytest.approx(plain(content)[0].item(), rel=1e-6)
+    x = content + 0.3 * torch.randn(content.shape, generator=torch.Generator().manual_seed(1))
+    f0, g0 = plain(x)
+    f1, g1 = with_envelope(x)
+    xr = x.clone().requires_grad_(True)
+    ref = weight * (bands @ xr - bands @ content).pow(2).sum(1).mean()
+    ref.backward()
+    assert (f1 - f0).item() == pytest.approx(ref.item(), rel=1e-4)
+    torch.testing.assert_close(g1 - g0, xr.grad, rtol=1e-3, atol=1e-4 * xr.grad.abs().max())
+    # only the chunks asked for (a line search re-evaluating some chunks)
+    two = torch.cat([x, content])
+    both = Objective(net, style.grams, torch.cat([content, content]), 0.01,
+                     envelope_weight=weight, envelope_bands=bands)
+    f_one, _ = both(two[1:], torch.tensor([1]))
+    assert f_one.item() == pytest.approx(both(two)[0][1].item(), rel=1e-6)
+    with pytest.raises(ValueError, match="envelope_bands"):
+        Objective(net, style.grams, content, 0.01, envelope_weight=1.0)
 
 
 @pytest.mark.parametrize("name", ["style+", "texture+"])
