@@ -221,7 +221,7 @@ def test_metrics_behave():
 @pytest.mark.slow
 def test_style_plus_meets_the_issue_targets_against_the_classic():
     # BENCHMARKS.md, Quality: 3 s chords -> rhythmic noise, full-size networks, shipped
-    # settings (0.59x there). Not on 2 s clips: one held chord, where style+ is not reliably
+    # settings (0.71x there). Not on 2 s clips: one held chord, where style+ is not reliably
     # better (BENCHMARKS.md, "Other clip lengths").
     style, content = rhythmic_noise(3.0, SR), chords(3.0, SR)
     rows = {}
