@@ -35,6 +35,7 @@ from rich.progress import (
 from rich.table import Table
 
 from . import __version__
+from .settings import TEXTURE_OVERRIDES
 
 # The engine, effect and file modules are imported inside the commands that use them, so that
 # this module stays a thin layer of argument parsing over the facade.
@@ -885,8 +886,7 @@ def texture(
     if output.exists() and not overwrite:
         raise _usage(f"{output} exists; pass --overwrite to replace it", "--output")
     # a texture has no content: content weights 0, optimisation from noise
-    preset_obj = _load_preset(preset, dict(_overrides(sets, seed, device), content_weight=0.0,
-                                           envelope_weight=0.0, init="noise"))
+    preset_obj = _load_preset(preset, dict(_overrides(sets, seed, device), **TEXTURE_OVERRIDES))
     _check_device(preset_obj)
     post_chain = preset_obj.post_plugins() + _plugins(post, "--post")
     ui = Ui(quiet)
@@ -1202,8 +1202,7 @@ def demo(
     _check_device(preset_obj)
     if preset_obj.settings.is_texture:
         preset_obj = preset_obj.with_overrides(content_weight=0.01)
-    texture_preset = _load_preset(preset, dict(overrides, content_weight=0.0,
-                                               envelope_weight=0.0, init="noise"))
+    texture_preset = _load_preset(preset, dict(overrides, **TEXTURE_OVERRIDES))
     ui = Ui(quiet)
     output_dir.mkdir(parents=True, exist_ok=True)
     slug = _slug(preset_obj.name)

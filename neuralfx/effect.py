@@ -20,7 +20,7 @@ from . import audio as A
 from .device import compute_dtype, resolve_device
 from .engine import Progress, render_many
 from .presets import OUTPUT_KEYS, Preset, load_preset
-from .settings import Settings, field_names
+from .settings import TEXTURE_OVERRIDES, Settings, field_names
 from .style import STATISTICS_KEYS, StyleStatistics, style_statistics
 
 PARAMETERS = field_names() + OUTPUT_KEYS
@@ -390,7 +390,7 @@ class NeuralStyle:
         if style_audio is None:
             raise ValueError("a texture needs a style: NeuralStyle(style='file.wav' or "
                              "(array, sample_rate))")
-        settings = preset.settings.replace(content_weight=0.0, envelope_weight=0.0, init="noise")
+        settings = preset.settings.replace(**TEXTURE_OVERRIDES)
         n = int(round(seconds * sample_rate))
         n_an = int(round(seconds * settings.sample_rate))
         if n == 0:

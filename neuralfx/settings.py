@@ -21,6 +21,8 @@ OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("auto", "fp32", "tf32", "bf16")
 INITS = ("noise", "content")
 PHASE_INITS = ("random", "zeros", "bin-frequency", "content")
+# What makes any preset a texture: no content term, optimisation from noise
+TEXTURE_OVERRIDES = {"content_weight": 0.0, "envelope_weight": 0.0, "init": "noise"}
 
 
 @dataclass(frozen=True)
