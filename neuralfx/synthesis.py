@@ -74,19 +74,26 @@ def _fft_size(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
+def _autocorrelation_spectrum(features: torch.Tensor, lags: int
+                              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """``(A, spec, pairs, n)``: the per-lag means ``A (batch, N, lags)``, the real FFT of size
+    ``n >= T + lags`` they came from and the frame pairs of each lag (``T - tau``)."""
+    t = features.shape[-1]
+    n = _fft_size(t + lags)
+    f = features if features.dtype == torch.float64 else features.float()  # fp64: for checks
+    spec = torch.fft.rfft(f, n=n)
+    raw = torch.fft.irfft(spec.real.pow(2) + spec.imag.pow(2), n=n)[..., :lags]
+    pairs = torch.arange(t, t - lags, -1, device=features.device, dtype=raw.dtype)
+    return raw / pairs, spec, pairs, n
+
+
 def lag_autocorrelation(features: torch.Tensor, lags: int) -> torch.Tensor:
     """Per-lag mean ``A[k, tau] = sum_t F_k(t) F_k(t + tau) / (T - tau)`` for ``tau < lags``.
 
     ``features (batch, N, T) -> (batch, N, lags)``; ``lags <= T``. Dividing each lag by its
     number of frame pairs makes it comparable across lengths (lag 0 is the Gram diagonal).
     Computed with one real FFT of size ``>= T + lags`` (no circular wrap-around)."""
-    t = features.shape[-1]
-    n = _fft_size(t + lags)
-    f = features if features.dtype == torch.float64 else features.float()
-    spec = torch.fft.rfft(f, n=n)
-    raw = torch.fft.irfft(spec.real.pow(2) + spec.imag.pow(2), n=n)[..., :lags]
-    pairs = torch.arange(t, t - lags, -1, device=features.device, dtype=raw.dtype)
-    return raw / pairs
+    return _autocorrelation_spectrum(features, lags)[0]
 
 
 def autocorrelation_loss(features: torch.Tensor, target: torch.Tensor
@@ -103,13 +110,9 @@ def autocorrelation_loss(features: torch.Tensor, target: torch.Tensor
     """
     t = features.shape[-1]
     lags = max(1, min(target.shape[-1], t // 2))
-    n = _fft_size(t + lags)
-    f = features if features.dtype == torch.float64 else features.float()  # fp64: for checks
-    spec = torch.fft.rfft(f, n=n)
-    raw = torch.fft.irfft(spec.real.pow(2) + spec.imag.pow(2), n=n)[..., :lags]
-    pairs = torch.arange(t, t - lags, -1, device=f.device, dtype=raw.dtype)
-    diff = raw / pairs - target[..., :lags].to(raw)
-    loss = diff.double().pow(2).sum((1, 2)).to(f.dtype)
+    autocorrelation, spec, pairs, n = _autocorrelation_spectrum(features, lags)
+    diff = autocorrelation - target[..., :lags].to(autocorrelation)
+    loss = diff.double().pow(2).sum((1, 2)).to(diff.dtype)
     d_spec = torch.fft.rfft(2 * diff / pairs, n=n)
     # F(s + tau): correlation (conjugate); F(s - tau): convolution
     grad = torch.fft.irfft(spec * (d_spec.conj() + d_spec), n=n)[..., :t]
