@@ -91,10 +91,12 @@ class RecordingGriffinLim(BlockGriffinLim):
 
 
 class RecordingRefinement:
-    """Keeps the waveform segments the engine's waveform pass produced, by chunk and channel."""
+    """Keeps the waveform segments the engine's waveform pass produced, by chunk and channel,
+    with the signal's chunk layout."""
 
     def __init__(self) -> None:
         self.segments: dict[tuple[int, int], torch.Tensor] = {}
+        self.signal = None
         self._add = engine._Signal.add_refined
 
     def __enter__(self) -> RecordingRefinement:
@@ -102,6 +104,7 @@ class RecordingRefinement:
 
         def add_refined(signal, i: int, c: int, segment: torch.Tensor) -> None:
             segments[(i, c)] = segment.detach().cpu()
+            self.signal = signal
             add(signal, i, c, segment)
 
         engine._Signal.add_refined = add_refined
@@ -111,14 +114,23 @@ class RecordingRefinement:
         engine._Signal.add_refined = self._add
 
     def magnitude(self, settings: Settings, frames: int) -> torch.Tensor:
-        """``(1, bins, frames)``: the STFT magnitude of the refined segment (one chunk, one
-        channel) over the signal's frames: the spectrogram the loss was last evaluated on."""
+        """``(1, bins, frames)``: the spectrogram the loss was last evaluated on, channel 0.
+        Each signal frame comes from the STFT of the refined segment of the chunk that owns
+        the frame's centre sample (the chunk whose samples the output keeps there)."""
+        from neuralfx.chunking import owned_samples
         from neuralfx.spectral import stft_frames
 
-        if set(self.segments) != {(0, 0)}:
-            raise ValueError("the quality clips are expected to fit one chunk")
-        mag = stft_frames(self.segments[(0, 0)], settings.n_fft, settings.hop_length).abs()
-        return mag[None, :, settings.edge_frames:settings.edge_frames + frames]
+        sig, hop = self.signal, settings.hop_length
+        out = torch.zeros(settings.n_bins, frames)
+        for i, start in enumerate(sig.plan.starts):
+            a, b = owned_samples(sig.spans, i)
+            lo, hi = max(0, -(-a // hop)), min(frames, -(-b // hop))  # centres in [a, b)
+            if hi <= lo:
+                continue
+            mag = stft_frames(self.segments[(i, 0)], settings.n_fft, hop).abs()
+            first = start - sig.edge  # the signal frame of the segment's first frame
+            out[:, lo:hi] = mag[:, lo - first:hi - first]
+        return out[None]
 
 
 def clip(name: str, seconds: float, sr: int) -> np.ndarray:
@@ -146,8 +158,10 @@ def render_case(case: Case, preset_name: str, seconds: float, overrides: dict) -
         engine.BlockGriffinLim = BlockGriffinLim
     out = out[0].numpy()
     mag = RecordingGriffinLim.last.magnitude()
+    spans = None
     if refinement.segments:
         mag = refinement.magnitude(s, mag.shape[-1])
+        spans = refinement.signal.spans
     row = {
         "case": case.name, "kind": case.kind, "preset": preset_name,
         "style_distance": metrics.style_distance(out, style, sr),
@@ -161,6 +175,7 @@ def render_case(case: Case, preset_name: str, seconds: float, overrides: dict) -
         row["content_similarity"] = metrics.content_similarity(out, content, sr)
     row["_audio"] = out
     row["_magnitude"] = mag
+    row["_spans"] = spans
     return row
 
 

@@ -56,3 +56,31 @@ def test_style_floor_measures_a_style_against_its_own_continuation():
     assert drone["style"] == "drone" and 0 < drone["style_distance"] < 2
     # the drum pattern repeats every bar: its continuation keeps the rhythm
     assert rhythm["rhythm_similarity"] > 0.9
+
+
+def test_quality_follows_the_waveform_pass_across_chunks():
+    # a clip of several chunks: the spectrogram the loss last saw, frame by frame from the
+    # chunk that owns it, is the output's own wherever a frame's window lies in one owned span
+    import torch
+
+    from benchmarks.quality import CASES, render_case
+    from neuralfx.chunking import owned_samples
+
+    overrides = dict(n_filters=16, kernel_sizes=(3,), iterations=3, waveform_iterations=3,
+                     griffin_lim_iterations=4, chunk_seconds=1.0, overlap_seconds=0.25,
+                     device="cpu", precision="fp32")
+    row = render_case(CASES[1], "style+", 2.5, overrides)
+    mag, out = row["_magnitude"][0], torch.from_numpy(row["_audio"])
+    own = torch.stft(out, 2048, 512, window=torch.hann_window(2048), center=True,
+                     pad_mode="constant", return_complex=True).abs()
+    assert mag.shape == own.shape and 0 <= row["spectral_convergence"] < 0.1
+    spans = row["_spans"]
+    assert len(spans) >= 3
+    inside = 0
+    for i in range(len(spans)):
+        a, b = owned_samples(spans, i)
+        for f in range(own.shape[-1]):
+            if a <= f * 512 - 1024 and f * 512 + 1024 <= b:
+                torch.testing.assert_close(mag[:, f], own[:, f], rtol=1e-4, atol=1e-6)
+                inside += 1
+    assert inside > 10
