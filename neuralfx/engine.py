@@ -33,7 +33,7 @@ from .spectral import (
     n_frames,
     padded_slice,
 )
-from .style import StyleStatistics, network_for
+from .style import StyleStatistics, autocorrelation_lags, network_for
 from .synthesis import Objective, WaveformObjective, bytes_per_chunk, lbfgs, optimise
 
 INIT_NOISE_STD = 1e-3  # the reference implementations' starting noise
@@ -143,7 +143,7 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
         return Objective(network, style.grams, content_spec, settings.content_weight,
                          settings.style_weight, dtype, style.autocorrelations,
                          settings.autocorrelation_weight, style.factors,
-                         settings.envelope_weight, bands)
+                         settings.envelope_weight, bands, autocorrelation_lags(settings))
 
     def reporter(stage: str, done: int, iterations: int) -> Callable:
         def report(iteration: int, _loss: torch.Tensor) -> None:

@@ -96,13 +96,16 @@ def lag_autocorrelation(features: torch.Tensor, lags: int) -> torch.Tensor:
     return _autocorrelation_spectrum(features, lags)[0]
 
 
-def autocorrelation_loss(features: torch.Tensor, target: torch.Tensor
-                         ) -> tuple[torch.Tensor, torch.Tensor]:
+def autocorrelation_loss(features: torch.Tensor, target: torch.Tensor,
+                         reference_lags: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Rhythm loss of Antognini, Hoffman & Weiss (2019): ``sum_{k,tau} (A_x - A_style)^2`` per
     chunk over the lags ``tau`` of :func:`lag_autocorrelation`, and its gradient.
 
     ``features (batch, N, T)``, ``target (N, L)`` (the style's per-lag means). The lags used are
-    ``min(L, T // 2)`` so every lag has at least half the chunk's frames behind it.
+    ``min(L, T // 2)`` so every lag has at least half the chunk's frames behind it. With
+    ``reference_lags`` the sum is scaled by ``reference_lags / lags used`` (a mean over the lags
+    used, times the full count): a short chunk or style, which has fewer lags, then gives the
+    rhythm the same share of the objective as a long one.
 
     Gradient: with ``D[tau] = 2 (A_x - A_style)[tau] / (T - tau)``,
     ``dL/dF(s) = sum_tau D[tau] (F(s + tau) + F(s - tau))``: a correlation and a convolution
@@ -112,8 +115,9 @@ def autocorrelation_loss(features: torch.Tensor, target: torch.Tensor
     lags = max(1, min(target.shape[-1], t // 2))
     autocorrelation, spec, pairs, n = _autocorrelation_spectrum(features, lags)
     diff = autocorrelation - target[..., :lags].to(autocorrelation)
-    loss = diff.double().pow(2).sum((1, 2)).to(diff.dtype)
-    d_spec = torch.fft.rfft(2 * diff / pairs, n=n)
+    scale = 1.0 if reference_lags is None else reference_lags / lags
+    loss = scale * diff.double().pow(2).sum((1, 2)).to(diff.dtype)
+    d_spec = torch.fft.rfft(2 * scale * diff / pairs, n=n)
     # F(s + tau): correlation (conjugate); F(s - tau): convolution
     grad = torch.fft.irfft(spec * (d_spec.conj() + d_spec), n=n)[..., :t]
     return loss, grad
@@ -139,7 +143,9 @@ class Objective:
     ``content_weight`` times the content feature loss, plus ``autocorrelation_weight`` times
     the rhythm loss (off at 0: then nothing of it runs), summed over the network's widths;
     plus ``envelope_weight`` times the content's spectral envelope loss
-    (:func:`envelope_loss` on the bands ``envelope_bands (bands, bins)``).
+    (:func:`envelope_loss` on the bands ``envelope_bands (bands, bins)``). The rhythm loss is
+    taken relative to ``autocorrelation_lags`` lags when that is set (see
+    :func:`autocorrelation_loss`), so its share does not shrink on short chunks.
 
     ``content`` is ``(batch, bins, frames)`` log-magnitude or None (texture synthesis).
     ``__call__(x, index)`` returns ``(loss (b,), grad (b, bins, frames))`` for the chunks
@@ -160,6 +166,8 @@ class Objective:
     # content envelope loss: its weight and the band matrix (bands, bins)
     envelope_weight: float = 0.0
     envelope_bands: torch.Tensor | None = None
+    # the rhythm loss's reference lag count (None: a plain sum over the lags a chunk has)
+    autocorrelation_lags: int | None = None
 
     def __post_init__(self) -> None:
         if self.autocorrelation_weight > 0 and self.style_autocorrelations is None:
@@ -199,7 +207,8 @@ class Objective:
                 total += closs
                 grad = grad + cgrad
             if self.autocorrelation_weight > 0:
-                aloss, agrad = autocorrelation_loss(fd, self.style_autocorrelations[i])
+                aloss, agrad = autocorrelation_loss(fd, self.style_autocorrelations[i],
+                                                    self.autocorrelation_lags)
                 total += self.autocorrelation_weight * aloss
                 grad = grad + self.autocorrelation_weight * agrad
             grads.append(grad)

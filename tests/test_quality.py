@@ -31,15 +31,15 @@ class _AutoLoss(torch.autograd.Function):
     """The analytic gradient of autocorrelation_loss wrapped for torch.autograd.gradcheck."""
 
     @staticmethod
-    def forward(ctx, features, target):
-        loss, grad = autocorrelation_loss(features, target)
+    def forward(ctx, features, target, reference_lags=None):
+        loss, grad = autocorrelation_loss(features, target, reference_lags)
         ctx.save_for_backward(grad)
         return loss.sum()
 
     @staticmethod
     def backward(ctx, g):
         (grad,) = ctx.saved_tensors
-        return g * grad, None
+        return g * grad, None, None
 
 
 def test_autocorrelation_loss_gradcheck():
@@ -47,6 +47,29 @@ def test_autocorrelation_loss_gradcheck():
     features = torch.rand(2, 3, 13, dtype=torch.float64, requires_grad=True)
     target = torch.rand(3, 5, dtype=torch.float64)
     assert torch.autograd.gradcheck(_AutoLoss.apply, (features, target), eps=1e-6, atol=1e-6)
+    assert torch.autograd.gradcheck(_AutoLoss.apply, (features, target, 9), eps=1e-6, atol=1e-6)
+
+
+def test_autocorrelation_loss_relative_to_reference_lags_keeps_its_share_on_short_chunks():
+    torch.manual_seed(2)
+    f = torch.rand(2, 3, 12, dtype=torch.float64)
+    target = torch.rand(3, 30, dtype=torch.float64)
+    plain, plain_grad = autocorrelation_loss(f, target)  # 6 lags: half the chunk
+    loss, grad = autocorrelation_loss(f, target, reference_lags=30)
+    torch.testing.assert_close(loss, 5 * plain)
+    torch.testing.assert_close(grad, 5 * plain_grad)
+    # a chunk with every reference lag is not rescaled
+    long = torch.rand(1, 3, 60, dtype=torch.float64)
+    torch.testing.assert_close(autocorrelation_loss(long, target, 30)[0],
+                               autocorrelation_loss(long, target)[0])
+    # the same rhythm over a short and a long chunk: per-lag errors alike, losses alike
+    t = torch.arange(200, dtype=torch.float64)
+    beat = (torch.sin(2 * torch.pi * t / 8) > 0.7).double()[None, None].expand(1, 3, -1)
+    steady = torch.full((3, 60), beat.mean().item() ** 2, dtype=torch.float64)
+    short, full = autocorrelation_loss(beat[..., :40], steady, 60)[0], \
+        autocorrelation_loss(beat, steady, 60)[0]
+    assert 0.5 < (short / full).item() < 2
+    assert (autocorrelation_loss(beat[..., :40], steady)[0] / full).item() < 0.5
 
 
 def test_autocorrelation_matches_direct_sum_and_caps_lags():
@@ -104,8 +127,9 @@ def test_objective_rhythm_term_matches_autograd():
     net = network_for(s)
     weight = 5.0
     plain = Objective(net, style.grams, None, 0.0)
+    reference = 40  # more lags than a 1 s chunk has: the loss is scaled up
     rhythm = Objective(net, style.grams, None, 0.0, 1.0, torch.float32,
-                       style.autocorrelations, weight)
+                       style.autocorrelations, weight, autocorrelation_lags=reference)
     x = log_spectrogram(torch.from_numpy(melody(1.0, SR)), s.n_fft, s.hop_length)[None]
     f0, g0 = plain(x)
     f1, g1 = rhythm(x)
@@ -113,7 +137,9 @@ def test_objective_rhythm_term_matches_autograd():
     ref = 0
     for f, target in zip(net.features(xr), style.autocorrelations):
         lags = min(target.shape[-1], f.shape[-1] // 2)
-        ref = ref + (lag_autocorrelation(f, lags) - target[:, :lags]).pow(2).sum()
+        assert lags < reference
+        ref = ref + reference / lags * (lag_autocorrelation(f, lags)
+                                        - target[:, :lags]).pow(2).sum()
     (weight * ref).backward()
     assert (f1 - f0).item() == pytest.approx(weight * ref.item(), rel=1e-3)
     torch.testing.assert_close(g1 - g0, xr.grad, rtol=1e-3, atol=1e-3 * xr.grad.abs().max())
