@@ -1,11 +1,12 @@
 """Chunk plan and crossfade weights, in spectrogram frames; turns of the waveform pass.
 
-A long spectrogram is cut into chunks of equal length that overlap; the last chunk is moved back
-to end at the last frame, so every chunk of a render has the same shape and chunks batch
-together. Optimised chunks are joined in the magnitude domain, before any phase exists, so the
-join cannot cancel energy the way a crossfade of independently phased audio can. The waveform
-pass needs no crossfade at all: overlapping segments are refined in turns, each keeping fixed
-the samples that those before it own (:func:`refinement_rounds`, :func:`owned_samples`).
+A long spectrogram is cut into the fewest chunks of equal length that fit, spread evenly with
+overlaps of the requested length, so every chunk of a render has the same shape (chunks batch
+together) and no frame is optimised twice outside an overlap. Optimised chunks are joined in
+the magnitude domain, before any phase exists, so the join cannot cancel energy the way a
+crossfade of independently phased audio can. The waveform pass needs no crossfade at all:
+overlapping segments are refined in turns, each keeping fixed the samples that those before it
+own (:func:`refinement_rounds`, :func:`owned_samples`).
 """
 
 from __future__ import annotations
@@ -35,14 +36,42 @@ class ChunkPlan:
 
 def plan_chunks(total: int, chunk_frames: int, overlap_frames: int,
                 min_frames: int = 1) -> ChunkPlan:
-    """Chunks of ``chunk_frames`` (at least ``min_frames``) overlapping by at least
-    ``overlap_frames``, covering ``[0, total)``."""
+    """Chunks of equal length, at most ``chunk_frames`` (at least ``min_frames``), covering
+    ``[0, total)`` with neighbours that overlap by ``overlap_frames`` and no more.
+
+    The fewest chunks that fit are spread evenly over the signal, so no frame is optimised
+    more than once outside an overlap and no frame lies in three chunks. Where the frames do not
+    divide evenly, some overlaps are one frame shorter (23 ms at the classic settings) rather
+    than any longer: planned frames never exceed ``total + (chunks - 1) * overlap_frames``. A
+    signal of at most ``chunk_frames`` is one chunk."""
     if total <= 0:
         raise ValueError(f"cannot plan chunks for {total} frames")
-    length = max(chunk_frames, min_frames)
-    if total <= length:
+    longest = max(chunk_frames, min_frames)
+    if total <= longest:
         return ChunkPlan((0,), max(total, min_frames), total)
-    overlap = min(overlap_frames, length // 2)
+    overlap = min(overlap_frames, longest // 2)
+    while True:
+        count = math.ceil((total - overlap) / (longest - overlap))
+        length = (total + (count - 1) * overlap) // count
+        # a chunk shorter than two overlaps would share frames with both neighbours' overlaps
+        if length >= 2 * overlap:
+            break
+        overlap = length // 2
+    if length < min_frames or (overlap == 0 and count * length < total):
+        # the network's window is longer than the even split, or abutting chunks (no overlap)
+        # do not divide the frames: equal chunks of the longest length, the last one moved
+        # back to end at the last frame
+        return _moved_back(total, longest, overlap)
+    # `short` overlaps lose one frame so the chunks end exactly at `total`; spread them evenly
+    short = total + (count - 1) * overlap - count * length
+    starts = [0]
+    for j in range(count - 1):
+        shortened = (j + 1) * short // (count - 1) - j * short // (count - 1)
+        starts.append(starts[-1] + length - overlap + shortened)
+    return ChunkPlan(tuple(starts), length, total)
+
+
+def _moved_back(total: int, length: int, overlap: int) -> ChunkPlan:
     step = length - overlap
     count = 1 + math.ceil((total - length) / step)
     starts = [min(i * step, total - length) for i in range(count)]
@@ -120,12 +149,10 @@ class MagnitudeJoiner:
         return out
 
 
-
-
 def refinement_rounds(spans: list[tuple[int, int]]) -> tuple[int, ...]:
     """Round of each waveform segment ``[lo, hi)`` (in signal order) for the waveform pass:
     segments of one round do not overlap, so they are refined together. Neighbours alternate
-    (two rounds), or three where the last chunk, moved back, overlaps two."""
+    (two rounds), or three where a chunk overlaps two others (a plan of moved-back chunks)."""
     rounds: list[int] = []
     for i, (lo, hi) in enumerate(spans):
         taken = {rounds[j] for j in range(i) if spans[j][1] > lo and spans[j][0] < hi}

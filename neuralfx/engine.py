@@ -143,7 +143,8 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
         return Objective(network, style.grams, content_spec, settings.content_weight,
                          settings.style_weight, dtype, style.autocorrelations,
                          settings.autocorrelation_weight, style.factors,
-                         settings.envelope_weight, bands, autocorrelation_lags(settings))
+                         settings.envelope_weight, bands, autocorrelation_lags(settings),
+                         settings.reference_frames)
 
     def reporter(stage: str, done: int, iterations: int) -> Callable:
         def report(iteration: int, _loss: torch.Tensor) -> None:
@@ -227,7 +228,10 @@ class _Signal:
         # fade but moves the optimum further from the classic loss: BENCHMARKS.md, Engine.)
         # pad_edges = false gives the classic objective, fade included.
         self.edge = settings.edge_frames
-        self.plan = plan_chunks(self.total + 2 * self.edge, settings.chunk_frames,
+        # chunk_seconds counts signal frames: a signal that fits in one chunk is one chunk,
+        # edges included
+        self.plan = plan_chunks(self.total + 2 * self.edge,
+                                settings.chunk_frames + 2 * self.edge,
                                 settings.overlap_frames, settings.receptive_field)
         self.joiner = MagnitudeJoiner(self.plan, channels, settings.n_bins)
         # samples each chunk's frames see, and the waveform pass's turns
