@@ -21,6 +21,9 @@ OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("auto", "fp32", "tf32", "bf16")
 INITS = ("noise", "content")
 PHASE_INITS = ("random", "zeros", "bin-frequency", "content")
+# The original notebooks cut every input to 10 s: the length the classic objective's balance
+# of content (a sum over frames) against style (a mean) was set at
+CLASSIC_CLIP_SECONDS = 10.0
 # What makes any preset a texture: no content term, optimisation from noise
 TEXTURE_OVERRIDES = {"content_weight": 0.0, "envelope_weight": 0.0, "init": "noise"}
 
@@ -85,6 +88,13 @@ class Settings:
     @property
     def overlap_frames(self) -> int:
         return round(self.overlap_seconds * self.sample_rate / self.hop_length)
+
+    @property
+    def reference_frames(self) -> int:
+        """Frames of the classic 10 s clip at this rate and hop (431 at 22050 Hz / hop 512):
+        the content loss is a sum over frames, scaled to this length so a chunk's length does
+        not change its balance with the (frame-averaged) style loss."""
+        return int(CLASSIC_CLIP_SECONDS * self.sample_rate) // self.hop_length + 1
 
     @property
     def edge_frames(self) -> int:

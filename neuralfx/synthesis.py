@@ -147,6 +147,11 @@ class Objective:
     taken relative to ``autocorrelation_lags`` lags when that is set (see
     :func:`autocorrelation_loss`), so its share does not shrink on short chunks.
 
+    The content loss is a sum over frames and the style loss a mean, so with
+    ``content_frames`` set the content loss is scaled by ``content_frames / frames``: every
+    chunk length then keeps the balance that a chunk of ``content_frames`` frames has (the
+    engine uses the classic 10 s clip, :attr:`neuralfx.settings.Settings.reference_frames`).
+
     ``content`` is ``(batch, bins, frames)`` log-magnitude or None (texture synthesis).
     ``__call__(x, index)`` returns ``(loss (b,), grad (b, bins, frames))`` for the chunks
     ``index`` (all when None), so a line search can re-evaluate some chunks only.
@@ -168,6 +173,8 @@ class Objective:
     envelope_bands: torch.Tensor | None = None
     # the rhythm loss's reference lag count (None: a plain sum over the lags a chunk has)
     autocorrelation_lags: int | None = None
+    # the content loss's reference frame count (None: a plain sum over the chunk's frames)
+    content_frames: int | None = None
 
     def __post_init__(self) -> None:
         if self.autocorrelation_weight > 0 and self.style_autocorrelations is None:
@@ -192,6 +199,7 @@ class Objective:
         with torch.enable_grad():
             features = self.network.features(x, self.dtype)
         total = torch.zeros(x.shape[0], device=x.device)
+        scale = 1.0 if self.content_frames is None else self.content_frames / x.shape[-1]
         grads = []
         for i, f in enumerate(features):
             fd = f.detach()
@@ -203,7 +211,7 @@ class Objective:
             if self.content_features is not None:
                 target = self.content_features[i]
                 target = target if index is None else target[index]
-                closs, cgrad = content_loss(fd, target, self.content_weight)
+                closs, cgrad = content_loss(fd, target, self.content_weight * scale)
                 total += closs
                 grad = grad + cgrad
             if self.autocorrelation_weight > 0:
