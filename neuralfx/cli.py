@@ -34,7 +34,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from . import __version__
+from ._version import __version__
 from .settings import TEXTURE_OVERRIDES
 
 # The engine, effect and file modules are imported inside the commands that use them, so that
