@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from neuralfx import NeuralStyle, Pedalboard
+from neuralfx import Pedalboard
 from neuralfx.audio import read_audio, write_audio
 from neuralfx.examples import path as example
 from neuralfx.presets import load_preset
@@ -53,9 +53,8 @@ def main() -> int:
         parser.error("no audio files found")
 
     preset = load_preset(args.preset, **(QUICK if args.quick else {}))
-    # preset.pre / preset.post are plain plugin specs; build fresh pedalboard plugins from them
-    board = Pedalboard(preset.pre_plugins() + [NeuralStyle(style=args.style, preset=preset)]
-                       + preset.post_plugins())
+    # the preset's pre chain, the neural effect, its post chain (fresh pedalboard plugins)
+    board = Pedalboard.from_preset(preset, style=args.style)
     print(f"preset {preset.name!r}: {preset.description}\n{board}")
     args.output_dir.mkdir(parents=True, exist_ok=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # The exports load on first use (PEP 562), so `import neuralfx` (e.g. the CLI reading
 # __version__) does not pay for torch and pedalboard until an effect is needed.

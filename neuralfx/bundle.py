@@ -30,7 +30,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .presets import (
     Preset,
     PresetError,

@@ -9,6 +9,7 @@ the whole signal between those segments.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -24,6 +25,7 @@ from .effect import (
     from_channels_first,
     to_channels_first,
 )
+from .presets import Preset, load_preset
 
 _PROCESS_NAMES = ("process", "__call__")
 
@@ -271,7 +273,40 @@ class Pedalboard(_Container):
 
     Threads: calls and changes are serialised by a lock, since native plugins keep state while
     they process (one chain processes one signal at a time).
+
+    :meth:`from_preset` builds the whole chain a preset describes.
     """
+
+    @classmethod
+    def from_preset(cls, preset: str | os.PathLike | Preset, style: Any = None, *,
+                    effect: NeuralStyle | None = None, **kwargs: Any) -> Pedalboard:
+        """The whole chain a preset describes: its ``pre`` plugins, the neural effect, then its
+        ``post`` plugins (fresh plugin objects on every call).
+
+        ``preset`` is a :class:`neuralfx.presets.Preset` or anything :func:`load_preset` takes
+        (a name such as ``"mastered"``, ``"user:NAME"`` or a ``.toml`` path). The effect is
+        ``NeuralStyle(style, preset=preset, **kwargs)``: ``style`` None uses the preset's own
+        style file; ``kwargs`` are ``progress`` and parameter overrides for the effect (e.g.
+        ``iterations=100``, ``mix=0.5``). Or pass a ready ``effect`` (then no ``style`` and no
+        ``kwargs``)::
+
+            board = Pedalboard.from_preset("mastered", style="rain.wav")
+            out = board(audio, sample_rate)
+        """
+        if not isinstance(preset, Preset):
+            if not isinstance(preset, (str, os.PathLike)):
+                raise TypeError(f"preset must be a preset name, a path or a Preset, not "
+                                f"{type(preset).__name__}")
+            preset = load_preset(preset)
+        if effect is None:
+            effect = NeuralStyle(style, preset=preset, **kwargs)
+        elif style is not None or kwargs:
+            raise TypeError("Pedalboard.from_preset: pass either a ready effect or the style "
+                            "and keyword arguments to build one, not both")
+        elif not isinstance(effect, NeuralStyle):
+            raise TypeError(f"effect must be a neuralfx.NeuralStyle, not "
+                            f"{type(effect).__name__}")
+        return cls([*preset.pre_plugins(), effect, *preset.post_plugins()])
 
     def _process_mixed(self, signals: list[np.ndarray], rates: list[float],
                        buffer_size: int) -> list[np.ndarray]:

@@ -34,7 +34,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from . import __version__
+from ._version import __version__
 from .settings import TEXTURE_OVERRIDES
 
 # The engine, effect and file modules are imported inside the commands that use them, so that
@@ -1215,8 +1215,7 @@ def demo(
             ui.start_render("style transfer")
             from .chain import Pedalboard
 
-            board = Pedalboard(preset_obj.pre_plugins() + [_effect(style_path, preset_obj, ui)]
-                               + preset_obj.post_plugins())
+            board = Pedalboard.from_preset(preset_obj, effect=_effect(style_path, preset_obj, ui))
             out = board.process(audio, rate)
             _write(styled, out, rate, OutputOptions(None, 16, None, None), 16)
             ui.start_render("texture")

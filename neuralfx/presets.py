@@ -10,9 +10,10 @@ Where presets come from, in the order :func:`load_preset` looks:
 
 1. a path (a ``str`` ending in ``.toml`` or holding a path separator, or a ``Path``);
 2. ``"user:NAME"``: the user folder only; ``"builtin:NAME"``: the built-in library only;
-3. the built-in library (``neuralfx/presets/*.toml``, shipped with the package; adding a preset
-   is dropping a file there), then ``"style X"`` for any number X >= 0 (the classic settings
-   with content weight X), then the user folder.
+3. the built-in library (the repository's top-level ``presets/*.toml``, shipped inside the
+   package as ``neuralfx/presets/``; adding a preset is dropping a file there), then
+   ``"style X"`` for any number X >= 0 (the classic settings with content weight X), then the
+   user folder.
 
 User presets never shadow a built-in silently: saving a user preset called ``"hq"`` is allowed,
 but ``load_preset("hq")`` still gives the built-in; ``load_preset("hq", prefer_user=True)`` or
@@ -64,13 +65,14 @@ import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 import tomli_w
 
-from . import __version__
+from ._version import __version__
 from .plugins import PluginError, PluginSpec, build_chain, normalise_spec
 from .settings import Settings, SettingsError, field_names
 
@@ -201,16 +203,6 @@ class Preset:
     def post_plugins(self) -> list:
         """Fresh pedalboard plugins of the ``post`` chain, in order."""
         return build_chain(self.post)
-
-    def build_pedalboard(self, style: Any = None, **kwargs: Any):
-        """The whole preset as a :class:`neuralfx.chain.Pedalboard`: ``pre`` plugins, a
-        :class:`~neuralfx.effect.NeuralStyle` with this preset (``style`` or the preset's own;
-        ``kwargs`` go to NeuralStyle, e.g. ``progress``), then ``post`` plugins."""
-        from .chain import Pedalboard  # the chain imports the effect, which imports presets
-        from .effect import NeuralStyle
-
-        effect = NeuralStyle(style, preset=self, **kwargs)
-        return Pedalboard([*self.pre_plugins(), effect, *self.post_plugins()])
 
     def to_dict(self, style_relative_to: str | Path | None = None) -> dict[str, Any]:
         """The preset as a TOML-ready document (see :func:`dump_preset`)."""
@@ -480,11 +472,28 @@ def _key(name: str) -> str:
 _builtin_cache: dict[str, Preset] | None = None
 
 
+def builtin_preset_dir() -> Traversable:
+    """The folder of the built-in preset files.
+
+    An installed package carries them as the data folder ``neuralfx/presets/`` (pyproject.toml
+    maps the repository's top-level ``presets/`` there); the source tree (pytest, an editable
+    install) has them at the top-level ``presets/`` itself.
+    """
+    shipped = importlib.resources.files("neuralfx") / "presets"
+    if shipped.is_dir():
+        return shipped
+    source = Path(__file__).resolve().parent.parent / "presets"
+    if source.is_dir() and (source.parent / "pyproject.toml").is_file():
+        return source
+    raise PresetError(f"the built-in presets are missing: neither {shipped} (installed) nor "
+                      f"{source} (source tree) is a folder; reinstall neuralfx")
+
+
 def _builtins() -> dict[str, Preset]:
     global _builtin_cache
     if _builtin_cache is None:
         found: dict[str, Preset] = {}
-        folder = importlib.resources.files("neuralfx") / "presets"
+        folder = builtin_preset_dir()
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if not entry.name.endswith(".toml"):
                 continue

@@ -61,6 +61,7 @@ def test_export_is_deterministic(tmp_path, style_wav):
 
 
 def test_round_trip_renders_the_same(tmp_path, bundle_path, style_wav, monkeypatch):
+    from neuralfx.chain import Pedalboard
     from neuralfx.effect import NeuralStyle
 
     original = load_preset("mastered", **TINY)
@@ -80,7 +81,7 @@ def test_round_trip_renders_the_same(tmp_path, bundle_path, style_wav, monkeypat
     assert a.shape == content.shape and np.abs(a).max() > 1e-4
     np.testing.assert_array_equal(a, b)
 
-    board = imported.build_pedalboard()  # the whole shared chain, ready to run
+    board = Pedalboard.from_preset(imported)  # the whole shared chain, ready to run
     kinds = [type(p).__name__ for p in board]
     assert kinds == ["HighpassFilter", "NeuralStyle", "Compressor", "Limiter"]
     assert board[1].iterations == TINY["iterations"]

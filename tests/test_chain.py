@@ -259,3 +259,33 @@ def test_process_many_equals_processing_each_signal(fx):
         np.testing.assert_allclose(y, fx(x, r), atol=1e-5)
     with pytest.raises(ValueError, match="2 signals but 1 sample rates"):
         board.process_many(signals[:2], [SR])
+
+
+# --- a chain from a preset -----------------------------------------------------------------------
+
+def test_from_preset_builds_pre_effect_post(style):
+    preset = neuralfx.load_preset("mastered")
+    board = neuralfx.Pedalboard.from_preset(preset, style=style, progress=None, **TINY)
+    kinds = [type(p).__name__ for p in board]
+    assert kinds == ["HighpassFilter", "NeuralStyle", "Compressor", "Limiter"]
+    assert board[1].iterations == TINY["iterations"] and board[1].preset is preset
+    again = neuralfx.Pedalboard.from_preset("mastered", style=style, **TINY)  # by name
+    assert [type(p).__name__ for p in again] == kinds and again[1].preset == preset
+    assert again[0] is not board[0]  # fresh plugins every time
+    x = signal(seconds=0.3)
+    np.testing.assert_allclose(board(x, SR), again(x, SR), atol=1e-5)
+
+
+def test_from_preset_with_a_ready_effect(fx):
+    board = neuralfx.Pedalboard.from_preset("mastered", effect=fx)
+    assert board[1] is fx and len(board) == 4
+    plain = neuralfx.Pedalboard.from_preset("draft", effect=fx)  # no chain: just the effect
+    assert list(plain) == [fx]
+    with pytest.raises(TypeError, match="not both"):
+        neuralfx.Pedalboard.from_preset("mastered", style="x.wav", effect=fx)
+    with pytest.raises(TypeError, match="NeuralStyle"):
+        neuralfx.Pedalboard.from_preset("mastered", effect=pedalboard.Gain(1))
+    with pytest.raises(TypeError, match="preset name"):
+        neuralfx.Pedalboard.from_preset(3, effect=fx)
+    with pytest.raises(KeyError, match="nope"):
+        neuralfx.Pedalboard.from_preset("nope", effect=fx)

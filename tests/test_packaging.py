@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -32,7 +33,7 @@ def _setuptools_ok() -> bool:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> zipfile.ZipFile:
+def wheel_path(tmp_path_factory) -> Path:
     """A wheel built from a clean copy of the source (no stale build/ folder can leak in)."""
     if not _setuptools_ok():
         pytest.skip("building needs setuptools>=77 (pip install -e '.[test]')")
@@ -41,6 +42,7 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     src.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     shutil.copytree(ROOT / "neuralfx", src / "neuralfx", ignore=ignore)
+    shutil.copytree(ROOT / "presets", src / "presets", ignore=ignore)
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, src / name)
     # no build isolation: builds offline with the setuptools of this environment
@@ -51,7 +53,12 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     if proc.returncode != 0:
         pytest.fail(f"pip wheel failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     (path,) = (tmp / "dist").glob("neuralfx-*.whl")
-    with zipfile.ZipFile(path) as zf:
+    return path
+
+
+@pytest.fixture(scope="module")
+def wheel(wheel_path) -> zipfile.ZipFile:
+    with zipfile.ZipFile(wheel_path) as zf:
         yield zf
 
 
@@ -66,15 +73,40 @@ def test_wheel_ships_every_module_and_data_file(wheel):
 
 
 def test_wheel_ships_builtin_presets(wheel):
-    tomls = [n for n in wheel.namelist() if n.startswith("neuralfx/presets/") and
-             n.endswith(".toml")]
-    in_tree = sorted((ROOT / "neuralfx" / "presets").glob("*.toml"))
-    assert len(tomls) == len(in_tree)
-    if not in_tree:
-        pytest.skip("no TOML presets in the source tree yet")
+    """The top-level presets/*.toml are the built-ins; the wheel carries every one of them,
+    byte for byte, as the package data folder neuralfx/presets/."""
+    tomls = sorted(n for n in wheel.namelist() if n.startswith("neuralfx/presets/"))
+    in_tree = sorted((ROOT / "presets").glob("*.toml"))
+    assert len(in_tree) >= 10
+    assert tomls == [f"neuralfx/presets/{p.name}" for p in in_tree]
+    for p in in_tree:
+        assert wheel.read(f"neuralfx/presets/{p.name}") == p.read_bytes(), p.name
+    assert not any(n.startswith("presets/") for n in wheel.namelist())  # no top-level package
     stems = {Path(n).stem for n in tomls}
     # the README, CI and demo rely on these by name
     assert {"draft", "texture"} <= {s.replace("_", " ") for s in stems} | stems
+
+
+def test_installed_wheel_lists_every_builtin(wheel_path, tmp_path):
+    """Installed from the wheel (no source tree anywhere on the path), the package finds all
+    the built-in presets and lists the same names as the source tree."""
+    from neuralfx.presets import builtin_names
+
+    target = tmp_path / "site"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--no-compile",
+         "--target", str(target), str(wheel_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    code = ("import json, neuralfx.presets as p; print(json.dumps([str(p.builtin_preset_dir()), "
+            "p.builtin_names(), p.load_preset('mastered').post[-1]['plugin']]))")
+    env = dict(os.environ, PYTHONPATH=str(target), PYTHONSAFEPATH="1")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folder, names, last = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert Path(folder) == target / "neuralfx" / "presets"
+    assert names == builtin_names()
+    assert last == "Limiter"
 
 
 def test_wheel_metadata_has_console_script_and_dependencies(wheel):

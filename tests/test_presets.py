@@ -132,17 +132,14 @@ def test_unknown_preset_lists_the_known_ones():
 
 
 def test_adding_a_builtin_is_dropping_in_a_file(tmp_path, monkeypatch):
-    import importlib.resources
-
     library = tmp_path / "presets"
     library.mkdir()
-    shipped = importlib.resources.files("neuralfx") / "presets"
-    for entry in shipped.iterdir():
+    for entry in P.builtin_preset_dir().iterdir():
         if entry.name.endswith(".toml"):
             (library / entry.name).write_text(entry.read_text("utf-8"))
     (library / "bright.toml").write_text('format_version = 1\nname = "bright"\n'
                                          'description = "d"\n[loss]\ncontent_weight = 0.5\n')
-    monkeypatch.setattr(P.importlib.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr(P, "builtin_preset_dir", lambda: library)
     monkeypatch.setattr(P, "_builtin_cache", None)
     assert "bright" in builtin_names() and "hq" in builtin_names()
     assert load_preset("bright").settings.content_weight == 0.5
@@ -151,6 +148,18 @@ def test_adding_a_builtin_is_dropping_in_a_file(tmp_path, monkeypatch):
     with pytest.raises(PresetError, match="second built-in preset named 'Bright'"):
         builtin_names()
     monkeypatch.setattr(P, "_builtin_cache", None)  # the real library again after the test
+
+
+def test_builtins_come_from_the_top_level_presets_folder():
+    """In the source tree the built-ins are the repository's presets/*.toml (an installed
+    package carries the same files as neuralfx/presets/, see test_packaging.py)."""
+    root = Path(P.__file__).resolve().parent.parent
+    folder = P.builtin_preset_dir()
+    if Path(str(folder)).resolve() != (root / "presets").resolve():
+        pytest.skip(f"neuralfx is installed ({folder}), not run from the source tree")
+    files = sorted(p.name for p in (root / "presets").glob("*.toml"))
+    assert len(files) == len(builtin_names()) >= 10
+    assert not (root / "neuralfx" / "presets").exists()  # one library, at the top level
 
 
 def test_every_settings_field_has_a_group():
