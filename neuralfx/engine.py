@@ -159,6 +159,11 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
                           for sig, i, _ in batch]).to(device)
         if settings.init == "content":
             x0 = x0 + objective.content
+        elif settings.init == "style":
+            # the style's spectrum, bin by bin, with its spread: the optimiser starts with the
+            # right spectral envelope and only has to shape the texture in time
+            x0 = (style.spectrum_mean[:, None]
+                  + style.spectrum_std[:, None] * (x0 / INIT_NOISE_STD))
         x, _ = optimise(objective, x0, settings.optimizer, settings.iterations,
                         settings.learning_rate,
                         on_iteration=reporter("optimise", start, settings.iterations))

@@ -19,7 +19,7 @@ class SettingsError(ValueError):
 
 OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("auto", "fp32", "tf32", "bf16")
-INITS = ("noise", "content")
+INITS = ("noise", "content", "style")
 PHASE_INITS = ("random", "zeros", "bin-frequency", "content")
 # The original notebooks cut every input to 10 s: the length the classic objective's balance
 # of content (a sum over frames) against style (a mean) was set at

@@ -21,7 +21,9 @@ from .network import GramAccumulator, RandomNetwork, random_network
 from .settings import Settings
 from .spectral import frame_slice_spectrogram, n_frames
 
-CACHE_FORMAT = 3  # 2: entries carry the per-lag feature autocorrelations; 3: Gram factors
+# 2: entries carry the per-lag feature autocorrelations; 3: Gram factors; 4: the spectrum's
+# per-bin mean and standard deviation
+CACHE_FORMAT = 4
 # Longest lag of the rhythm (autocorrelation) statistics: a few seconds holds a bar of music at
 # most tempos, so the loss can keep beats and bars, which the 0.25 s classic network cannot see.
 AUTOCORRELATION_SECONDS = 3.0
@@ -36,19 +38,26 @@ class StyleStatistics:
     ``F_k(t) F_k(t + tau)`` (the rhythm statistics of the autocorrelation loss).
     ``factors``, when present: per width ``L (N, r)`` with ``G = L L^T`` (the style's scaled
     features, kept for styles of at most ``N / 2`` frames, where they make the loss cheaper),
-    or None for that width."""
+    or None for that width. ``spectrum_mean`` and ``spectrum_std``, when present: ``(bins,)``,
+    the style's log-magnitude per frequency bin over all its frames (the start of
+    ``init = "style"``)."""
 
     grams: list[torch.Tensor]
     frames: int
     autocorrelations: list[torch.Tensor] | None = None
     factors: list[torch.Tensor | None] | None = None
+    spectrum_mean: torch.Tensor | None = None
+    spectrum_std: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> StyleStatistics:
         auto = (None if self.autocorrelations is None
                 else [a.to(device) for a in self.autocorrelations])
         factors = (None if self.factors is None
                    else [None if f is None else f.to(device) for f in self.factors])
-        return StyleStatistics([g.to(device) for g in self.grams], self.frames, auto, factors)
+        mean, std = (None if t is None else t.to(device)
+                     for t in (self.spectrum_mean, self.spectrum_std))
+        return StyleStatistics([g.to(device) for g in self.grams], self.frames, auto, factors,
+                               mean, std)
 
 
 def network_for(settings: Settings) -> RandomNetwork:
@@ -87,12 +96,15 @@ def compute_style_statistics(audio: torch.Tensor, settings: Settings,
     lags = [max(1, min(autocorrelation_lags(settings), (total - k + 1) // 2))
             for k in settings.kernel_sizes]
     auto = AutocorrelationAccumulator(lags)
+    spectrum = torch.zeros(2, settings.n_bins, dtype=torch.float64)  # per-bin sum, sum of squares
     with torch.no_grad():
         for start in range(0, total - span, piece_frames):
             last = start + piece_frames >= total - span
             stop = total if last else min(start + piece_frames + span + max(lags), total)
             spec = frame_slice_spectrogram(audio.to(device), start, stop, settings.n_fft,
                                            settings.hop_length)
+            owned = spec[:, :stop - start if last else piece_frames].double().cpu()
+            spectrum += torch.stack([owned.sum(-1), owned.pow(2).sum(-1)])
             full = network.features(spec[None], dtype)
             # wider kernels see frames the widest does not: keep each width's valid frames of
             # this piece only (frames whose window starts in [start, start + piece_frames))
@@ -101,7 +113,10 @@ def compute_style_statistics(audio: torch.Tensor, settings: Settings,
                      else f[..., :limit] for f, k in zip(full, settings.kernel_sizes)]
             acc.add(feats)
             auto.add(feats, full)
-    return StyleStatistics(acc.grams(), total, auto.autocorrelations(), acc.factors())
+    mean = spectrum[0] / total
+    std = (spectrum[1] / total - mean.pow(2)).clamp_min(0).sqrt()
+    return StyleStatistics(acc.grams(), total, auto.autocorrelations(), acc.factors(),
+                           mean.float(), std.float())
 
 
 class AutocorrelationAccumulator:
@@ -157,8 +172,8 @@ def style_statistics(audio: torch.Tensor, settings: Settings,
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
             return StyleStatistics(list(data["grams"]), int(data["frames"]),
-                                   list(data["autocorrelations"]),
-                                   list(data["factors"])).to(device)
+                                   list(data["autocorrelations"]), list(data["factors"]),
+                                   data["spectrum_mean"], data["spectrum_std"]).to(device)
         except Exception:  # a damaged entry is recomputed, never trusted
             path.unlink(missing_ok=True)
     stats = compute_style_statistics(audio, settings, device, dtype)
@@ -166,7 +181,9 @@ def style_statistics(audio: torch.Tensor, settings: Settings,
         try:
             _atomic_save({"grams": [g.cpu() for g in stats.grams], "frames": stats.frames,
                           "autocorrelations": [a.cpu() for a in stats.autocorrelations],
-                          "factors": [None if f is None else f.cpu() for f in stats.factors]},
+                          "factors": [None if f is None else f.cpu() for f in stats.factors],
+                          "spectrum_mean": stats.spectrum_mean.cpu(),
+                          "spectrum_std": stats.spectrum_std.cpu()},
                          path)
         except OSError:
             pass  # a read-only or full cache folder must not fail the render

@@ -287,6 +287,30 @@ def test_gram_in_pieces_equals_one_shot(kernel_sizes, piece_frames):
     whole = net.features(log_spectrogram(audio, s.n_fft, s.hop_length)[None])
     for g, f in zip(pieces.grams, whole):
         assert torch.allclose(g, gram(f)[0], rtol=1e-4, atol=1e-6)
+    spec = log_spectrogram(audio, s.n_fft, s.hop_length)
+    assert torch.allclose(pieces.spectrum_mean, spec.mean(-1), atol=1e-5)
+    assert torch.allclose(pieces.spectrum_std, spec.std(-1, correction=0), atol=1e-4)
+
+
+def test_style_start_has_the_style_spectrum_and_is_seeded(settings, monkeypatch):
+    import neuralfx.engine as engine
+
+    style = tone(1.0, 440) + noise(1.0, scale=0.02)
+    stats = compute_style_statistics(style, settings)
+    starts, inner = [], engine.optimise
+
+    def optimise(objective, x0, *args, **kwargs):
+        starts.append(x0.clone())
+        return inner(objective, x0, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "optimise", optimise)
+    s = settings.replace(init="style", content_weight=0.0, iterations=2)
+    out = render(None, stats, s, n_samples=SR)
+    assert out.shape == (1, SR) and torch.isfinite(out).all()
+    x0 = starts[0][0]
+    assert torch.corrcoef(torch.stack([x0.mean(-1), stats.spectrum_mean]))[0, 1] > 0.99
+    render(None, stats, s, n_samples=SR)
+    assert torch.equal(starts[0], starts[1])  # the same seed starts from the same point
 
 
 def test_gram_accumulator_pools_batches():
@@ -313,6 +337,8 @@ def test_style_statistics_are_cached(settings, tmp_path, monkeypatch):
     assert torch.equal(first.grams[0], again.grams[0])
     style_statistics(audio, settings.replace(seed=3))  # other network, other entry
     assert len(list(tmp_path.glob("*.pt"))) == 2
+    assert torch.equal(first.spectrum_mean, again.spectrum_mean)
+    assert torch.equal(first.spectrum_std, again.spectrum_std)
     files[0].write_bytes(b"garbage")  # a damaged entry is recomputed
     assert torch.allclose(style_statistics(audio, settings).grams[0], first.grams[0])
 
