@@ -84,3 +84,98 @@ def test_quality_follows_the_waveform_pass_across_chunks():
                 torch.testing.assert_close(mag[:, f], own[:, f], rtol=1e-4, atol=1e-6)
                 inside += 1
     assert inside > 10
+
+
+# --- real music (benchmarks/real_music.py), on two short synthetic files -----------------------
+
+TINY_REAL = ["--set", "n_filters=16", "--set", "iterations=2", "--set", "griffin_lim_iterations=2",
+             "--set", "chunk_seconds=1.0", "--set", "overlap_seconds=0.25", "--set", "device=cpu",
+             "--set", "precision=fp32", "--baseline-set", "n_filters=16",
+             "--baseline-set", "maxiter=2", "--baseline-set", "griffin_lim_iterations=2",
+             "--threads", "1", "--seconds", "2"]
+
+
+def _real_files(tmp_path):
+    import soundfile as sf
+
+    sr = 44100
+    sf.write(tmp_path / "content.wav", np.stack([signals.melody(2.5, sr, seed=1),
+                                                 signals.melody(2.5, sr, seed=2)], axis=1), sr)
+    sf.write(tmp_path / "style.wav", signals.rhythmic_noise(3.0, sr), sr)  # mono
+    return ["--data", str(tmp_path), "--pair", "content.wav", "style.wav",
+            "--pair", "-", "style.wav"]
+
+
+def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, monkeypatch):
+    from benchmarks import metrics, real_music
+
+    # a tiny evaluation bank (the real one, 512 filters up to width 53, takes seconds a signal)
+    monkeypatch.setattr(metrics, "EVAL_FILTERS", 16)
+    monkeypatch.setattr(metrics, "EVAL_WIDTHS", (3, 5))
+    out = tmp_path / "real.json"
+    files = _real_files(tmp_path)
+    doc = real_music.main([*files, *TINY_REAL, "--presets", "draft", "draft texture",
+                           "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(doc))
+    runs = doc["runs"]
+    # texture presets on texture rows only, the others on content pairs only
+    assert [(r["content"], r["method"]) for r in runs] == [
+        ("content.wav", "literal baseline"), ("content.wav", "draft"),
+        ("-", "literal baseline"), ("-", "draft texture")]
+    for r in runs:
+        keys = ["style_distance", "rhythm_similarity", "wall_s", "cpu_s", "x_real_time",
+                "loudness_in_lufs", "loudness_out_lufs", "peak", "seam_score",
+                "seam_score_input"] + ([] if r["texture"] else ["content_corr"])
+        for key in keys:
+            assert isinstance(r[key], (int, float)) and np.isfinite(r[key]), (r["method"], key)
+        assert len(r["style_distance_per_seed"]) == 3
+        assert r["style_distance"] == pytest.approx(np.mean(r["style_distance_per_seed"]))
+        assert r["clipped_samples"] == 0 and 0 < r["peak"] < 1 and r["seconds"] == 2
+        assert r["seam_windows_s"] and r["seed"] == 0
+    assert runs[0]["content_corr"] is not None and runs[2]["content_corr"] is None
+    assert runs[1]["sample_rate"] == 44100 and runs[1]["channels"] == 2
+    assert runs[3]["channels"] == 1  # a texture has the style's channels
+    machine = doc["machine"]
+    assert machine["threads"] == 1 and machine["nproc"] >= 1
+    assert isinstance(machine["avx512_bf16"], bool) and machine["torch"]
+    assert doc["commands"][0][:2] == ["python", "benchmarks/real_music.py"]
+
+    # --merge appends (here without the baseline)
+    doc = real_music.main([*files[:5], *TINY_REAL, "--presets", "draft", "--no-baseline",
+                           "--seeds", "1", "--out", str(out), "--merge"])
+    assert len(doc["runs"]) == 5 and len(doc["commands"]) == 2
+    assert doc["runs"][-1]["method"] == "draft" and doc["runs"][-1]["seed"] == 1
+
+    capsys.readouterr()
+    text = real_music.main(["--table", str(out)])
+    assert text in capsys.readouterr().out
+    assert "### content.wav -> style.wav, 2 s" in text and "### - -> style.wav, 2 s" in text
+    assert "| literal baseline | 1 |" in text and "| draft | 2 |" in text  # seeds 0 and 1
+    assert "| draft texture | 1 |" in text
+
+
+def test_held_out_style_distance_averages_three_held_out_banks():
+    from benchmarks.metrics import EVAL_SEED, HELD_OUT_SEEDS, held_out_style_distance
+
+    a, b = signals.clip("drone", 1.5), signals.clip("rhythmic_noise", 1.5)
+    mean, per_seed = held_out_style_distance(a, b, 22050, widths=(3,))
+    assert len(per_seed) == 3 and mean == pytest.approx(np.mean(per_seed)) and mean > 0
+    assert HELD_OUT_SEEDS[0] == EVAL_SEED and len(set(per_seed)) == 3
+    same, per_seed = held_out_style_distance(a, a, 22050, widths=(3,))
+    assert same == 0 and per_seed == [0, 0, 0]
+
+
+def test_real_music_seam_score_and_midi_files():
+    from benchmarks import real_music
+
+    sr = 22050
+    noise = np.random.default_rng(0).standard_normal(3 * sr).astype(np.float32) * 0.1
+    jump = noise.copy()
+    jump[int(1.5 * sr):] *= 8  # an abrupt level change inside the window
+    windows = real_music.seam_windows(3.0, 2.0, 0.5)
+    assert windows == [(1.0, 2.5)] and real_music.seam_windows(2.0, 2.0, 0.5) == []
+    assert real_music.seam_score(jump, sr, windows) > 2 * real_music.seam_score(noise, sr, windows)
+    assert real_music.seam_score(noise, sr, []) is None
+    for midi in (real_music.drums_midi(5.0), real_music.piano_strings_midi(5.0)):
+        assert midi[:4] == b"MThd" and midi.count(b"MTrk") >= 2
+        assert midi.endswith(b"\x00\xff\x2f\x00")

@@ -1,0 +1,588 @@
+"""Real recordings in the benchmark (issue 16, part 6): literal baseline and presets side by side.
+
+Synthetic signals hid real problems, so this runs on real files. No audio is committed: the
+files live outside the repository (default ``/work/realmusic/files``) and are made by::
+
+    apt-get download wesnoth-1.16-music      # GPL-2 orchestral soundtrack, OGG 44.1 kHz stereo
+    dpkg-deb -x wesnoth-1.16-music*.deb /work/realmusic/wes
+    apt-get install espeak-ng fluidsynth fluid-soundfont-gm   # speech and General MIDI synth
+    python benchmarks/real_music.py --make-data /work/realmusic/files --wesnoth /work/realmusic/wes
+
+``--make-data`` copies two soundtrack files unchanged (``elvish-theme.ogg``: strings and
+woodwinds, 205 s; ``northerners.ogg``: brass and drums, the most percussive track, 207 s) and
+makes three 70.0 s files at 44.1 kHz, peak-normalised to -1 dBFS: ``speech.wav`` (mono;
+espeak-ng, voice en-us, 150 words/min, reading :data:`SPEECH_TEXT`, written for this
+benchmark), ``piano_strings.wav`` and ``drums.wav`` (stereo; MIDI files written here, see
+:func:`piano_strings_midi` and :func:`drums_midi`, rendered by ``fluidsynth -ni -F out.wav -r
+44100 FluidR3_GM.sf2 file.mid`` and cut to 70 s). Everything is deterministic.
+
+Run (the lead's full run; several hours on a 2-core CPU)::
+
+    python benchmarks/real_music.py --out benchmarks/real_music.json
+    python benchmarks/real_music.py --table benchmarks/real_music.json
+
+For each pair (content file, style file; ``-`` as content = a texture row, which uses only the
+style) and each length in ``--seconds``: the content clip starts at ``--content-offset`` (0 s)
+and the style clip, of the same length, at ``--style-offset`` (20 s), each moved past the file's
+leading silence and back where the file is too short for the clip. Then, one after the other in
+this process, for each render seed: the literal baseline (``benchmarks/baseline.py``, mono
+22050 Hz, ``--no-baseline`` to skip) and every preset as a user gets it,
+``neuralfx.NeuralStyle(style=(style_clip, sr), preset=name, seed=seed)(content_clip, sr)`` at
+the file's own rate and channels (texture rows: ``.texture(seconds, sr, channels)``). Texture
+presets run on texture rows only and the other presets on content pairs only (a texture preset
+ignores the content). The style statistics are not cached (``NEURALFX_CACHE_DIR=off``), so the
+time is what a first render costs.
+
+Measures on every output (``benchmarks/metrics.py``): the held-out style distance (mean over
+three evaluation banks no preset uses, and each), the content correlation (content pairs), the
+rhythm similarity to the style clip, and listen-level checks: integrated loudness (BS.1770,
+pyloudnorm) of the input (the content clip; the style clip for textures) and the output, sample
+peak, clipped samples (``|x| >= 1``), and a seam score (:func:`seam_score`). Wall and CPU time,
+and ``x real time`` = audio seconds / wall seconds (above 1 = faster than real time). The JSON
+(``--out``) is rewritten after every run, with the machine's facts and the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import os
+import platform
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+import soxr  # noqa: E402
+import torch  # noqa: E402
+
+from benchmarks import metrics  # noqa: E402
+
+DATA_DIR = Path("/work/realmusic/files")
+SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+WESNOTH_MUSIC = "usr/share/games/wesnoth/1.16/data/core/music"
+WESNOTH_FILES = ("elvish-theme.ogg", "northerners.ogg")
+MADE_SECONDS = 70.0
+MADE_RATE = 44100
+
+# (content, style); "-" = texture row (the style only)
+DEFAULT_PAIRS = (
+    ("elvish-theme.ogg", "northerners.ogg"),  # orchestral strings -> brass and drums
+    ("speech.wav", "elvish-theme.ogg"),  # speech -> orchestral
+    ("piano_strings.wav", "drums.wav"),  # piano and strings -> drum kit
+    ("-", "drums.wav"),  # texture of a drum groove
+    ("-", "northerners.ogg"),  # texture of an orchestra
+)
+DEFAULT_SECONDS = (10.0, 20.0, 60.0)
+SILENCE_DBFS = -40.0  # leading samples below this (all channels) are skipped
+
+# seam score: frame-to-frame spectral flux, windows around the chunk overlaps
+SEAM_MARGIN_SECONDS = 0.5
+BASELINE_CHUNK = (10.0, 1.0)  # chunk and overlap seconds the baseline's seam windows use
+
+SPEECH_TEXT = """\
+The harbour was quiet in the early morning. A few boats rocked against the wooden pier, and \
+the gulls walked along the railing as if they owned it. An old man sat on a crate, mending a \
+net with quick and patient hands. He had done this work for fifty years, and he could tell \
+the weather from the colour of the water before anyone else in the village was awake.
+
+When the baker opened her shop, the smell of warm bread drifted down the hill. Children \
+carried baskets to school, and the postman rode his bicycle through every narrow street, \
+ringing his bell at each corner. Nobody hurried. The clock on the church tower had been \
+wrong for as long as anyone could remember, and nobody minded.
+
+In the afternoon the wind turned, and clouds came in from the sea. The fishermen pulled \
+their boats higher onto the stones and tied them twice. Windows were closed, washing was \
+taken in, and the cats disappeared under the houses. By evening the rain was falling in long \
+grey lines, and the lamps were lit one by one along the harbour wall.
+
+Later that night the storm passed as quickly as it had come. The sky cleared, the stars came \
+out over the water, and the whole village slept, except for the old man, who sat by his \
+window and listened to the waves, counting them the way other people count sheep.
+"""
+
+
+# --- data -------------------------------------------------------------------------------------
+
+def _varlen(n: int) -> bytes:
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
+
+
+def _track(events: list[tuple[int, bytes]]) -> bytes:
+    """``[(absolute tick, message bytes)]`` -> an ``MTrk`` chunk (sorted, end-of-track added).
+    At one tick, note-offs (0x8n) come before note-ons."""
+    body = b""
+    now = 0
+    for tick, msg in sorted(events, key=lambda e: (e[0], (e[1][0] & 0xF0) != 0x80)):
+        body += _varlen(tick - now) + msg
+        now = tick
+    body += b"\x00\xff\x2f\x00"
+    return b"MTrk" + struct.pack(">I", len(body)) + body
+
+
+def _midi_file(tracks: list[list[tuple[int, bytes]]], bpm: float, division: int = 480) -> bytes:
+    """A format-1 standard MIDI file: a tempo track, then ``tracks``."""
+    tempo = int(round(60e6 / bpm))
+    meta = [(0, b"\xff\x51\x03" + tempo.to_bytes(3, "big")),
+            (0, b"\xff\x58\x04\x04\x02\x18\x08")]  # 4/4
+    chunks = [_track(meta)] + [_track(t) for t in tracks]
+    return b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), division) + b"".join(chunks)
+
+
+def _note(events, ch: int, start: int, length: int, key: int, vel: int) -> None:
+    events.append((start, bytes([0x90 | ch, key, vel])))
+    events.append((start + length, bytes([0x80 | ch, key, 0])))
+
+
+def piano_strings_midi(seconds: float = MADE_SECONDS, bpm: float = 96.0) -> bytes:
+    """Piano melody (eighths and quarters on chord tones and steps, fixed seed) with a bass on
+    beats 1 and 3, over sustained string chords (GM 48), C major, I-vi-IV-V and variants."""
+    import random
+
+    rng = random.Random(0)
+    q = 480
+    bar = 4 * q
+    bars = int(math.ceil(seconds * bpm / 60 / 4)) + 1
+    progression = [(60, 64, 67), (57, 60, 64), (53, 57, 60), (55, 59, 62),
+                   (60, 64, 67), (52, 55, 59), (53, 57, 60), (55, 59, 62),
+                   (57, 60, 64), (53, 57, 60), (60, 64, 67), (55, 59, 62),
+                   (53, 57, 60), (55, 59, 62), (60, 64, 67), (60, 64, 67)]
+    scale = [60, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79, 81]
+    piano = [(0, b"\xc0\x00")]
+    strings = [(0, b"\xc1\x30")]
+    key = 72
+    for b in range(bars):
+        chord = progression[b % len(progression)]
+        t0 = b * bar
+        for k in chord:
+            _note(strings, 1, t0, bar - 10, k, 58)
+        for beat in (0, 2):
+            _note(piano, 0, t0 + beat * q, 2 * q - 20, chord[0] - 12, 70)
+        t = 0
+        while t < bar:
+            length = q if rng.random() < 0.4 or t + q // 2 >= bar else q // 2
+            tones = [k + 12 for k in chord] + [k + 24 for k in chord]
+            if t % q == 0:  # on the beat: the nearest chord tone
+                key = min(tones, key=lambda k: (abs(k - key), k))
+            else:  # off the beat: a step of the scale
+                i = min(range(len(scale)), key=lambda j: abs(scale[j] - key))
+                key = scale[max(0, min(len(scale) - 1, i + rng.choice((-1, 1))))]
+            _note(piano, 0, t0 + t, length - 15, key, 80 + rng.randrange(-8, 9))
+            t += length
+    return _midi_file([piano, strings], bpm)
+
+
+def drums_midi(seconds: float = MADE_SECONDS, bpm: float = 110.0) -> bytes:
+    """A GM drum groove on channel 10: kick on 1, 2& and 3, snare on 2 and 4, closed hi-hat
+    eighths (accented on the beat), open hi-hat on 4& every second bar, a crash every 8 bars
+    and a snare-and-toms fill in the last beat of every 4th bar."""
+    q = 480
+    e = q // 2
+    s = q // 4
+    bar = 4 * q
+    bars = int(math.ceil(seconds * bpm / 60 / 4)) + 1
+    ev = []
+    for b in range(bars):
+        t0 = b * bar
+        fill = b % 4 == 3
+        if b % 8 == 0:
+            _note(ev, 9, t0, q, 49, 110)
+        for t in (0, q + e, 2 * q):
+            _note(ev, 9, t0 + t, e, 36, 115)
+        for t in (q, 3 * q):
+            if not (fill and t == 3 * q):
+                _note(ev, 9, t0 + t, e, 38, 105)
+        for i in range(8):
+            if fill and i >= 6:
+                continue
+            open_hat = b % 2 == 1 and i == 7
+            _note(ev, 9, t0 + i * e, e, 46 if open_hat else 42,
+                  (85 if i % 2 == 0 else 60) + (10 if open_hat else 0))
+        if fill:
+            for i, k in enumerate((38, 50, 47, 45)):
+                _note(ev, 9, t0 + 3 * q + i * s, s, k, 100 + 5 * (i % 2))
+    return _midi_file([ev], bpm)
+
+
+def _finish(audio: np.ndarray, path: Path, seconds: float = MADE_SECONDS) -> None:
+    """``(samples, channels)`` -> cut to ``seconds``, peak -1 dBFS, 16-bit WAV."""
+    audio = audio[: int(round(seconds * MADE_RATE))]
+    audio = audio * (10 ** (-1 / 20) / max(float(np.abs(audio).max()), 1e-9))
+    sf.write(path, audio, MADE_RATE, subtype="PCM_16")
+
+
+def make_data(out: Path, wesnoth: Path, soundfont: Path = SOUNDFONT) -> list[Path]:
+    """The benchmark's files in ``out`` (see the module docstring). Returns their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    for name in WESNOTH_FILES:
+        shutil.copyfile(wesnoth / WESNOTH_MUSIC / name, out / name)
+        made.append(out / name)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "speech.txt").write_text(SPEECH_TEXT)
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(tmp / "speech.wav"),
+                        "-f", str(tmp / "speech.txt")], check=True)
+        speech, sr = sf.read(tmp / "speech.wav", dtype="float64")
+        _finish(soxr.resample(speech, sr, MADE_RATE, quality="VHQ")[:, None], out / "speech.wav")
+        made.append(out / "speech.wav")
+        for name, midi in (("piano_strings", piano_strings_midi()), ("drums", drums_midi())):
+            (out / f"{name}.mid").write_bytes(midi)
+            subprocess.run(["fluidsynth", "-ni", "-F", str(tmp / f"{name}.wav"), "-r",
+                            str(MADE_RATE), str(soundfont), str(out / f"{name}.mid")],
+                           check=True, stdout=subprocess.DEVNULL)
+            audio, sr = sf.read(tmp / f"{name}.wav", dtype="float64", always_2d=True)
+            assert sr == MADE_RATE, sr
+            _finish(audio, out / f"{name}.wav")
+            made.append(out / f"{name}.wav")
+    for p in made:
+        info = sf.info(p)
+        print(f"{p}: {info.duration:.1f} s, {info.samplerate} Hz, {info.channels} channel(s)")
+    return made
+
+
+# --- clips and measures -----------------------------------------------------------------------
+
+def load_clip(path: Path, seconds: float, offset: float) -> tuple[np.ndarray, int, float]:
+    """``(channels, n) float32``, the rate, and the offset used: ``offset`` or the first
+    sample above -40 dBFS if later, moved back so the clip fits (an error if the file is
+    shorter than the clip)."""
+    audio, sr = sf.read(path, dtype="float32", always_2d=True)
+    n = int(round(seconds * sr))
+    if len(audio) < n:
+        raise ValueError(f"{path} is {len(audio) / sr:.1f} s long, shorter than a {seconds:g} s "
+                         "clip")
+    loud = np.flatnonzero(np.abs(audio).max(axis=1) > 10 ** (SILENCE_DBFS / 20))
+    start = max(int(round(offset * sr)), int(loud[0]) if len(loud) else 0)
+    start = min(start, len(audio) - n)
+    return np.ascontiguousarray(audio[start:start + n].T), sr, start / sr
+
+
+def loudness(audio: np.ndarray, sr: int) -> float | None:
+    """Integrated loudness (LUFS, BS.1770) of ``(channels, n)``; None if silent or too short."""
+    import pyloudnorm
+
+    a = np.asarray(audio, dtype=np.float64)
+    a = a[None] if a.ndim == 1 else a
+    if a.shape[1] < int(0.4 * sr):
+        return None
+    value = pyloudnorm.Meter(sr).integrated_loudness(a.T)
+    return float(value) if math.isfinite(value) else None
+
+
+def seam_windows(seconds: float, chunk: float, overlap: float) -> list[tuple[float, float]]:
+    """Where chunk seams may be heard: for every chunk start ``k * (chunk - overlap)``, k >= 1,
+    that lies inside the clip, ``[start - 0.5 s, start + overlap + 0.5 s]`` (the crossfade and
+    half a second either side). None when the clip is one chunk. The engine moves the last
+    chunk back to end with the signal; its extra seam is not among these windows."""
+    step = chunk - overlap
+    if seconds <= chunk or step <= 0:
+        return []
+    out = []
+    k = 1
+    while k * step < seconds - overlap:
+        s = k * step
+        out.append((s - SEAM_MARGIN_SECONDS, s + overlap + SEAM_MARGIN_SECONDS))
+        k += 1
+    return out
+
+
+def seam_score(audio: np.ndarray, sr: int, windows: list[tuple[float, float]]) -> float | None:
+    """Largest frame-to-frame spectral flux inside the seam windows over its median outside.
+
+    Flux = mean over bins of ``|L[t] - L[t-1]|``, ``L = log1p|STFT|`` of the mono signal at
+    22050 Hz (n_fft 2048, hop 512). About 1-3 for music with no seam (an ordinary onset);
+    compare with the same score of the input (``seam_score_input``) and of the baseline, which
+    has no chunks. None without windows."""
+    import librosa
+
+    if not windows:
+        return None
+    y = metrics._mono(audio, sr).astype(np.float32)
+    spec = np.log1p(np.abs(librosa.stft(y, n_fft=metrics.N_FFT, hop_length=metrics.HOP)))
+    flux = np.abs(np.diff(spec, axis=1)).mean(axis=0)
+    t = (np.arange(len(flux)) + 1) * metrics.HOP / metrics.ANALYSIS_RATE
+    inside = np.zeros(len(flux), bool)
+    for a, b in windows:
+        inside |= (t >= a) & (t <= b)
+    if not inside.any() or inside.all():
+        return None
+    median = float(np.median(flux[~inside]))
+    return float(flux[inside].max() / max(median, 1e-12))
+
+
+def measure(output: np.ndarray, out_sr: int, style: np.ndarray, content: np.ndarray | None,
+            reference: np.ndarray, sr: int, windows: list[tuple[float, float]]) -> dict:
+    """Every figure of one output. ``reference`` is the input for the loudness (content clip,
+    or the style clip for textures); clips are at ``sr``, the output at ``out_sr``."""
+    # the metrics compare at 22050 Hz; bring the output there once
+    out_an = metrics._mono(output, out_sr)
+    style_an = metrics._mono(style, sr)
+    mean, per_seed = metrics.held_out_style_distance(out_an, style_an, metrics.ANALYSIS_RATE,
+                                                     widths=metrics.EVAL_WIDTHS)
+    out = np.asarray(output)
+    return {
+        "style_distance": mean,
+        "style_distance_per_seed": per_seed,
+        "content_corr": (None if content is None else
+                         metrics.content_similarity(out_an, metrics._mono(content, sr),
+                                                    metrics.ANALYSIS_RATE)),
+        "rhythm_similarity": metrics.rhythm_similarity(out_an, style_an, metrics.ANALYSIS_RATE),
+        "loudness_in_lufs": loudness(reference, sr),
+        "loudness_out_lufs": loudness(out, out_sr),
+        "peak": float(np.abs(out).max()) if out.size else 0.0,
+        "clipped_samples": int((np.abs(out) >= 1.0).sum()),
+        "seam_score": seam_score(out, out_sr, windows),
+        "seam_score_input": seam_score(reference, sr, windows),
+        "seam_windows_s": windows,
+    }
+
+
+# --- the benchmark ----------------------------------------------------------------------------
+
+def _value(text: str):
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        v = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _pairs_of(items: list[str]) -> dict[str, object]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set / --baseline-set expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = _value(value.strip())
+    return out
+
+
+def machine_facts(threads: int) -> dict:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        flags = ""
+    model = next((line.split(":", 1)[1].strip() for line in flags.splitlines()
+                  if line.startswith("model name")), platform.processor() or platform.machine())
+    return {"nproc": os.cpu_count(), "cpu": model, "avx512_bf16": "avx512_bf16" in flags,
+            "torch": torch.__version__, "threads": threads, "python": platform.python_version(),
+            "cuda": torch.cuda.is_available()}
+
+
+def _write(path: Path | None, doc: dict) -> None:
+    if path is None:
+        return
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
+    tmp.replace(path)
+
+
+def run_baseline(content: np.ndarray | None, style: np.ndarray, sr: int, n_out: int, seed: int,
+                 options: dict) -> tuple[np.ndarray, int, dict]:
+    from benchmarks import baseline
+
+    rate = baseline_rate = 22050
+
+    def mono(x):
+        return metrics._mono(x, sr, rate).astype(np.float32)
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = baseline.run(None if content is None else mono(content), mono(style),
+                          n_samples=int(round(n_out * rate / sr)), seed=seed, **options)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return result.audio, baseline_rate, {"wall_s": wall, "cpu_s": cpu, "loss": result.loss,
+                                         "evaluations": result.evaluations}
+
+
+def run_preset(name: str, content: np.ndarray | None, style: np.ndarray, sr: int,
+               seconds: float, seed: int, overrides: dict) -> tuple[np.ndarray, dict]:
+    import neuralfx
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    fx = neuralfx.NeuralStyle(style=(style, sr), preset=name, seed=seed, **overrides)
+    out = (fx.texture(seconds, sr, style.shape[0]) if content is None else fx(content, sr))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if not np.all(np.isfinite(out)):
+        raise RuntimeError(f"preset {name!r} gave non-finite output")
+    return out, {"wall_s": wall, "cpu_s": cpu, "device_setting": str(fx.device)}
+
+
+def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
+    from neuralfx.presets import load_preset
+
+    os.environ["NEURALFX_CACHE_DIR"] = "off"  # measure the statistics too, as a first render
+    torch.set_num_threads(args.threads)
+    doc = {"machine": machine_facts(args.threads), "commands": [], "runs": []}
+    if args.merge and args.out is not None and args.out.exists():
+        doc = json.loads(args.out.read_text())
+        doc.setdefault("machines", [doc.get("machine")]).append(machine_facts(args.threads))
+    doc["commands"].append(command)
+    overrides = _pairs_of(args.set)
+    baseline_options = _pairs_of(args.baseline_set)
+    settings = {name: load_preset(name, **overrides).settings for name in args.presets}
+    classic = load_preset("style 0.01", **{k: v for k, v in overrides.items()
+                                           if k in ("chunk_seconds", "overlap_seconds")})
+    base_chunk = (classic.settings.chunk_seconds, classic.settings.overlap_seconds)
+    pairs = args.pair or [list(p) for p in DEFAULT_PAIRS]
+    for content_name, style_name in pairs:
+        texture = content_name == "-"
+        presets = [p for p in args.presets if settings[p].is_texture == texture]
+        for seconds in args.seconds:
+            style, sr, style_offset = load_clip(args.data / style_name, seconds, args.style_offset)
+            content, content_offset = None, None
+            if not texture:
+                content, c_sr, content_offset = load_clip(args.data / content_name, seconds,
+                                                          args.content_offset)
+                if c_sr != sr:
+                    style = soxr.resample(style.T, sr, c_sr, quality="HQ").T.astype(np.float32)
+                    style, sr = np.ascontiguousarray(style[:, :content.shape[1]]), c_sr
+            reference = style if texture else content
+            common = {"pair": f"{content_name} -> {style_name}", "content": content_name,
+                      "style": style_name, "texture": texture, "seconds": seconds,
+                      "sample_rate": sr, "channels": int(reference.shape[0]),
+                      "content_offset_s": content_offset, "style_offset_s": style_offset}
+            methods = (["literal baseline"] if args.baseline else []) + presets
+            for method in methods:
+                for seed in args.seeds:
+                    print(f"{common['pair']}, {seconds:g} s, {method}, seed {seed} ...",
+                          flush=True)
+                    if method == "literal baseline":
+                        out, out_sr, info = run_baseline(content, style, sr, reference.shape[1],
+                                                         seed, baseline_options)
+                        windows = seam_windows(seconds, *base_chunk)
+                        info["options"] = baseline_options
+                    else:
+                        out, info = run_preset(method, content, style, sr, seconds, seed,
+                                               overrides)
+                        out_sr = sr
+                        s = settings[method]
+                        windows = seam_windows(seconds, s.chunk_seconds, s.overlap_seconds)
+                        info["overrides"] = overrides
+                    run = {**common, "method": method, "seed": seed, **info,
+                           "x_real_time": seconds / info["wall_s"],
+                           **measure(out, out_sr, style, content, reference, sr, windows)}
+                    doc["runs"].append(run)
+                    _write(args.out, doc)
+                    print(f"  {info['wall_s']:.1f} s wall ({run['x_real_time']:.2f}x real "
+                          f"time), style distance {run['style_distance']:.4f}", flush=True)
+    return doc
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _fmt(v, spec: str = ".3f") -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def table(doc: dict) -> str:
+    """Markdown: one table per pair and length; rows = the literal baseline and the presets,
+    averaged over render seeds (± half the range over seeds)."""
+    lines = [f"Machine: {doc['machine']}", ""]
+    groups: dict[tuple, dict[str, list]] = {}
+    for r in doc["runs"]:
+        groups.setdefault((r["pair"], r["seconds"]), {}).setdefault(r["method"], []).append(r)
+    for (pair, seconds), methods in groups.items():
+        lit = methods.get("literal baseline")
+        lit_dist = _mean(r["style_distance"] for r in lit) if lit else None
+        lit_wall = _mean(r["wall_s"] for r in lit) if lit else None
+        lines += [f"### {pair}, {seconds:g} s", "",
+                  "| method | seeds | held-out style distance | content corr | rhythm sim "
+                  "| wall (s) | x real time | distance / literal | time / literal "
+                  "| LUFS in -> out | peak | clipped | seam (input) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for method, runs in methods.items():
+            d = [r["style_distance"] for r in runs]
+            dist, spread = float(np.mean(d)), (max(d) - min(d)) / 2
+            wall = _mean(r["wall_s"] for r in runs)
+            ratio_d = None if lit_dist is None or method == "literal baseline" else dist / lit_dist
+            ratio_t = None if lit_wall is None or method == "literal baseline" else wall / lit_wall
+            lines.append(
+                f"| {method} | {len(runs)} | {dist:.4f} ± {spread:.4f} "
+                f"| {_fmt(_mean(r['content_corr'] for r in runs))} "
+                f"| {_fmt(_mean(r['rhythm_similarity'] for r in runs))} | {wall:.1f} "
+                f"| {_fmt(_mean(r['x_real_time'] for r in runs), '.2f')} "
+                f"| {_fmt(ratio_d, '.2f')} | {_fmt(ratio_t, '.2f')} "
+                f"| {_fmt(_mean(r['loudness_in_lufs'] for r in runs), '.1f')} -> "
+                f"{_fmt(_mean(r['loudness_out_lufs'] for r in runs), '.1f')} "
+                f"| {max(r['peak'] for r in runs):.3f} "
+                f"| {max(r['clipped_samples'] for r in runs)} "
+                f"| {_fmt(_mean(r['seam_score'] for r in runs), '.2f')} "
+                f"({_fmt(_mean(r['seam_score_input'] for r in runs), '.2f')}) |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from neuralfx.presets import builtin_names
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA_DIR, help="folder of the real files")
+    ap.add_argument("--pair", nargs=2, action="append", metavar=("CONTENT", "STYLE"),
+                    help="a content file and a style file in --data ('-' as content: a "
+                         "texture row); repeat for more. Default: " +
+                         "; ".join(f"{c} {s}" for c, s in DEFAULT_PAIRS))
+    ap.add_argument("--seconds", type=float, nargs="+", default=list(DEFAULT_SECONDS))
+    ap.add_argument("--presets", nargs="+", default=None,
+                    help="default: every built-in preset")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0],
+                    help="render seeds (the presets' seed and the baseline's)")
+    ap.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
+                    help="run the literal baseline too (default: yes)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override applied to every preset (e.g. iterations=5)")
+    ap.add_argument("--baseline-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="baseline.run option (n_filters, maxiter, griffin_lim_iterations); "
+                         "for tests")
+    ap.add_argument("--content-offset", type=float, default=0.0)
+    ap.add_argument("--style-offset", type=float, default=20.0)
+    ap.add_argument("--out", type=Path, default=None, help="JSON, rewritten after every run")
+    ap.add_argument("--merge", action="store_true", help="append to an existing --out")
+    ap.add_argument("--table", type=Path, default=None,
+                    help="print markdown tables from this JSON and exit")
+    ap.add_argument("--make-data", type=Path, default=None, metavar="DIR",
+                    help="make the benchmark's files in DIR and exit (see the docstring)")
+    ap.add_argument("--wesnoth", type=Path, default=Path("/work/realmusic/wes"),
+                    help="with --make-data: the extracted wesnoth-1.16-music package")
+    args = ap.parse_args(argv)
+    if args.presets is None:
+        args.presets = builtin_names()
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict | str:
+    args = parse_args(argv)
+    if args.table is not None:
+        text = table(json.loads(args.table.read_text()))
+        print(text)
+        return text
+    if args.make_data is not None:
+        return {"files": [str(p) for p in make_data(args.make_data, args.wesnoth)]}
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return benchmark(args, ["python", "benchmarks/real_music.py", *argv])
+
+
+if __name__ == "__main__":
+    main()
