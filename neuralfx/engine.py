@@ -157,9 +157,9 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
         objective = objective_for(batch)
         x0 = torch.stack([chunk_noise(settings, i, sig.plan.length)
                           for sig, i, _ in batch]).to(device)
-        if settings.init == "content":
+        if settings.init == "content" and not textures:
             x0 = x0 + objective.content
-        elif settings.init == "style":
+        elif settings.init in ("style", "content"):
             # the style's spectrum, bin by bin, with its spread: the optimiser starts with the
             # right spectral envelope and only has to shape the texture in time
             x0 = (style.spectrum_mean[:, None]
@@ -217,8 +217,6 @@ class _Signal:
             content = content.reshape(channels, n_samples)
         if n_samples is None:
             raise ValueError("n_samples is needed when there is no content")
-        if settings.init == "content" and content is None:
-            raise ValueError("init = 'content' needs a content signal")
         self.content, self.channels, self.settings = content, channels, settings
         self.plan = self.recon = None
         if n_samples == 0:

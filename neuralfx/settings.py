@@ -24,8 +24,9 @@ PHASE_INITS = ("random", "zeros", "bin-frequency", "content")
 # The original notebooks cut every input to 10 s: the length the classic objective's balance
 # of content (a sum over frames) against style (a mean) was set at
 CLASSIC_CLIP_SECONDS = 10.0
-# What makes any preset a texture: no content term, optimisation from noise
-TEXTURE_OVERRIDES = {"content_weight": 0.0, "envelope_weight": 0.0, "init": "noise"}
+# What makes any preset a texture: no content term (a texture has no input to start from, so
+# init = "content" starts it from the style's spectrum, as init = "style")
+TEXTURE_OVERRIDES = {"content_weight": 0.0, "envelope_weight": 0.0}
 
 
 @dataclass(frozen=True)

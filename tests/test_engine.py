@@ -311,6 +311,9 @@ def test_style_start_has_the_style_spectrum_and_is_seeded(settings, monkeypatch)
     assert torch.corrcoef(torch.stack([x0.mean(-1), stats.spectrum_mean]))[0, 1] > 0.99
     render(None, stats, s, n_samples=SR)
     assert torch.equal(starts[0], starts[1])  # the same seed starts from the same point
+    # a texture has no input: a preset that starts from the input starts from the style
+    render(None, stats, s.replace(init="content"), n_samples=SR)
+    assert torch.equal(starts[0], starts[2])
 
 
 def test_gram_accumulator_pools_batches():
