@@ -736,13 +736,14 @@ def connect_ray(address: str | None) -> bool:
     import logging
 
     ray = import_ray()
+    if address not in (None, "auto"):
+        _check_reachable(address)
     if ray.is_initialized():
         return False
-    kwargs: dict[str, Any] = dict(logging_level=logging.WARNING, log_to_driver=False)
+    # Ray's own notices would mix with the progress bars; its errors still show
+    kwargs: dict[str, Any] = dict(logging_level=logging.ERROR, log_to_driver=False)
     if address is None:
         kwargs.update(include_dashboard=False)
-    elif address != "auto":
-        _check_reachable(address)
     try:
         ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as e:
@@ -752,23 +753,32 @@ def connect_ray(address: str | None) -> bool:
 
 
 class _Worker:
-    """A Ray actor's state: the chain, with the style statistics computed on the driver, and
-    torch's thread count; it renders one file per call. Built once per worker process (and
-    again when Ray restarts a killed one), so the network stays warm between files."""
+    """A Ray actor: it keeps the chain (with the style statistics computed on the driver) and
+    its network warm between files, and renders one file per call.
 
-    def __init__(self, board, statistics: list, threads: int) -> None:
+    Every call carries ``shared``, the object references of ``[board, statistics]`` inside a
+    list (so Ray does not resolve them): the worker fetches them on its first call, and again
+    after Ray restarts a killed worker and retries its call."""
+
+    def __init__(self, threads: int) -> None:
         import torch
 
-        torch.set_num_threads(max(1, threads))
-        for fx, stats in zip(neural_effects(board), statistics):
-            if stats is not None:
-                fx.use_style_statistics(stats)
-        self.board = board
+        torch.set_num_threads(max(1, threads))  # workers share the node's cores
+        self.board = None
 
-    def ready(self) -> bool:
-        return True
+    def _board(self, shared: list):
+        if self.board is None:
+            import ray
 
-    def render_file(self, job: Job, staged: Path, out: OutputOptions, policy: str) -> Job:
+            board, statistics = ray.get(shared)
+            for fx, stats in zip(neural_effects(board), statistics):
+                if stats is not None:
+                    fx.use_style_statistics(stats)
+            self.board = board
+        return self.board
+
+    def render_file(self, shared: list, job: Job, staged: Path, out: OutputOptions,
+                    policy: str) -> Job:
         """Reads, renders and writes one file where every node sees the files. The output is
         written to ``staged`` (the batch's staging folder, on the output's filesystem), then
         hard-linked to its name: atomic, never replacing a file that appeared meanwhile
@@ -782,7 +792,7 @@ class _Worker:
                 loaded = read_job(job, policy)
                 if loaded:
                     audio, rate = loaded
-                    result = self.board.process(audio, rate)
+                    result = self._board(shared).process(audio, rate)
                     write_output(staged, result, rate, out, source_bit_depth(job.source))
                     job.status = _commit(staged, job, policy)
         except Exception as e:  # noqa: BLE001 - reported like the local run
@@ -790,9 +800,9 @@ class _Worker:
         job.seconds = time.perf_counter() - t0
         return job
 
-    def render_audio(self, audio, rate):
+    def render_audio(self, shared: list, audio, rate):
         """Renders audio the driver read (``files="driver"``); the driver writes it."""
-        return self.board.process(audio, rate)
+        return self._board(shared).process(audio, rate)
 
 
 def _committed(staged: Path, output: Path) -> bool:
@@ -871,11 +881,12 @@ def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: 
         actor = ray.remote(num_cpus=1 if gpu else threads, num_gpus=1 if gpu else 0,
                            max_restarts=opts.retries, max_task_retries=opts.retries)(_Worker)
         stats_ref = ray.put(statistics)
-        actors = [actor.remote(board_ref, stats_ref, threads) for _ in range(n)]
+        shared = [board_ref, stats_ref]
+        actors = [actor.remote(threads) for _ in range(n)]
         if opts.files == "shared":
             staging = _output_root(todo) / f".neuralfx-staging-{uuid.uuid4().hex[:12]}"
             staging.mkdir(parents=True, exist_ok=True)
-        _dispatch(ray, todo, actors, lambda: actor.remote(board_ref, stats_ref, threads), out,
+        _dispatch(ray, shared, todo, actors, lambda: actor.remote(threads), out,
                   policy, listener, opts, staging)
     finally:
         if staging is not None:
@@ -890,8 +901,8 @@ def _output_root(jobs: list[Job]) -> Path:
     return Path(os.path.commonpath([str(j.output.parent.resolve()) for j in jobs]))
 
 
-def _dispatch(ray, todo: list[Job], actors: list, new_actor, out: OutputOptions, policy: str,
-              listener: Listener, opts: RayOptions, staging: Path | None) -> None:
+def _dispatch(ray, shared: list, todo: list[Job], actors: list, new_actor, out: OutputOptions,
+              policy: str, listener: Listener, opts: RayOptions, staging: Path | None) -> None:
     """Keeps every actor busy with one file until all are done. Ctrl-C kills the actors:
     their files stay unwritten, since outputs only ever get their names complete."""
     queue = list(enumerate(todo))
@@ -905,7 +916,8 @@ def _dispatch(ray, todo: list[Job], actors: list, new_actor, out: OutputOptions,
                 a, t0 = idle.pop(), time.perf_counter()
                 if staging is not None:  # the worker reads and writes
                     staged = staging / f"{k}{job.output.suffix}"
-                    running[a.render_file.remote(job, staged, out, policy)] = (job, a, t0, None)
+                    ref = a.render_file.remote(shared, job, staged, out, policy)
+                    running[ref] = (job, a, t0, None)
                     continue
                 with _step(job, listener, keep_open=True) as loaded:  # the driver reads
                     loaded.extend(read_job(job, policy))
@@ -915,7 +927,7 @@ def _dispatch(ray, todo: list[Job], actors: list, new_actor, out: OutputOptions,
                         listener.file_done(job)
                     continue
                 audio, rate = loaded
-                running[a.render_audio.remote(audio, rate)] = (job, a, t0, rate)
+                running[a.render_audio.remote(shared, audio, rate)] = (job, a, t0, rate)
             ready, _ = ray.wait(list(running), num_returns=1)
             current, a, t0, rate = running.pop(ready[0])
             job = current
