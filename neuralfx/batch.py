@@ -928,6 +928,8 @@ def _dispatch(ray, shared: list, todo: list[Job], actors: list, new_actor, out: 
                     continue
                 audio, rate = loaded
                 running[a.render_audio.remote(shared, audio, rate)] = (job, a, t0, rate)
+            if not running:  # the last files failed or were skipped on the driver
+                continue
             ready, _ = ray.wait(list(running), num_returns=1)
             current, a, t0, rate = running.pop(ready[0])
             job = current

@@ -298,8 +298,11 @@ def process(
                      f"{s.content_weight:g}, envelope_weight = {s.envelope_weight:g}) and needs "
                      "--style FILE; the texture presets work without one", "--style")
     if executor == "ray":
-        with _usage_errors():
+        try:
             import_ray()
+        except BatchError as e:  # one line, not a usage panel: the fix is an install
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from None
 
     values = dict(preset=slug(preset_obj.name),
                   style=slug(style.stem) if style is not None else "self",
