@@ -917,7 +917,7 @@ def _dispatch(ray, shared: list, todo: list[Job], actors: list, new_actor, out: 
                 if staging is not None:  # the worker reads and writes
                     staged = staging / f"{k}{job.output.suffix}"
                     ref = a.render_file.remote(shared, job, staged, out, policy)
-                    running[ref] = (job, a, t0, None)
+                    running[ref] = (job, a, t0, staged)
                     continue
                 with _step(job, listener, keep_open=True) as loaded:  # the driver reads
                     loaded.extend(read_job(job, policy))
@@ -931,7 +931,7 @@ def _dispatch(ray, shared: list, todo: list[Job], actors: list, new_actor, out: 
             if not running:  # the last files failed or were skipped on the driver
                 continue
             ready, _ = ray.wait(list(running), num_returns=1)
-            current, a, t0, rate = running.pop(ready[0])
+            current, a, t0, rate = running.pop(ready[0])  # rate: the staged path if shared
             job = current
             try:
                 result = ray.get(ready[0])
@@ -970,4 +970,7 @@ def _dispatch(ray, shared: list, todo: list[Job], actors: list, new_actor, out: 
         # let the killed workers go before the caller removes the staging folder
         with contextlib.suppress(Exception):
             ray.wait(list(running), num_returns=len(running), timeout=5)
+        for job, _, _, staged in running.values():
+            if staging is not None and _committed(staged, job.output):
+                job.status, job.error = "ok", None  # its worker finished before it was killed
         raise

@@ -325,7 +325,11 @@ def process(
              + (f", style {escape(str(style))}" if style is not None else "")
              + f" -> {escape(str(output_dir))}"
              + (f" on Ray ({ray_files} files)" if executor == "ray" else ""))
-    with ui, _usage_errors():
+    # Ray prints its notices (a retried task, ...) on stdout: during the batch they go to
+    # stderr, so that stdout keeps only the --json report
+    quiet_stdout = contextlib.redirect_stdout(sys.stderr) if executor == "ray" else (
+        contextlib.nullcontext())
+    with ui, _usage_errors(), quiet_stdout:
         result = run_jobs(jobs, board, output=output, policy=policy, executor=executor,
                           batch_files=batch_files, listener=ui,
                           ray=RayOptions(address, workers, threads_per_worker, ray_files))
