@@ -1,7 +1,8 @@
 """The ``neuralfx`` command line: batch style transfer, textures, presets, info and a demo.
 
-The CLI only parses arguments and calls the facade (``NeuralStyle``, ``Pedalboard``,
-``neuralfx.audio``, ``neuralfx.presets``); it does no signal processing itself.
+The CLI only parses arguments, calls the library (``neuralfx.batch`` for ``process``, the
+facade ``NeuralStyle``/``Pedalboard``, ``neuralfx.presets``) and prints; it does no signal
+processing and holds no batch machinery itself.
 
 Exit codes: 0 when every file was processed or skipped, 1 when any file failed, 2 for usage
 errors (bad option, unknown preset, bad ``--set`` value, unreadable style), 130 on Ctrl-C.
@@ -13,45 +14,52 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import string
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from ._version import __version__
+from .batch import (
+    BIT_DEPTHS,
+    DEFAULT_OUTPUT_DIR,
+    DEFAULT_TEMPLATE,
+    EXECUTORS,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    FORMATS,
+    GPU_BATCH_FILES,
+    BatchError,
+    BatchResult,
+    Job,
+    OutputOptions,
+    RayOptions,
+    bit_depth_for,
+    build_board,
+    check_template,
+    describe_error,
+    dry_run,
+    import_ray,
+    plan,
+    run_jobs,
+    slug,
+    source_bit_depth,
+    terminate_as_interrupt,
+    with_path,
+    write_output,
+)
+from .batch import message as _message
+from .progress import Ui
 from .settings import TEXTURE_OVERRIDES
 
-# The engine, effect and file modules are imported inside the commands that use them, so that
-# this module stays a thin layer of argument parsing over the facade.
-
-AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".aiff", ".aif")
-FORMATS = ("wav", "flac", "mp3", "ogg", "aiff")
-# bit depths pedalboard's AudioFile writes per format (32 = 32-bit float); lossy: none
-BIT_DEPTHS = {"wav": (8, 16, 24, 32), "aiff": (8, 16, 24), "aif": (8, 16, 24),
-              "flac": (16, 24), "mp3": (), "ogg": ()}
-TEMPLATE_FIELDS = ("stem", "ext", "preset", "style", "seed", "index")
-DEFAULT_TEMPLATE = "{stem}_{preset}.{ext}"
-DEFAULT_OUTPUT_DIR = "neuralfx-output"
-GPU_BATCH_FILES = 8  # files rendered together on a GPU (--batch-files)
-
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
+# The engine, effect and file modules are imported inside the commands that use them (the batch
+# library imports them lazily too), so that `neuralfx --help` does not load torch.
 
 PLUGIN_SYNTAX = (
     'Effect specs are Name(param=value, ...) with pedalboard effect names and literal values, '
@@ -144,13 +152,6 @@ def _check_device(preset) -> None:
         raise _usage(_message(e), "--device") from None
 
 
-def _message(e: BaseException) -> str:
-    # KeyError's str() adds quotes around the message
-    if isinstance(e, KeyError) and e.args:
-        return str(e.args[0])
-    return str(e) or type(e).__name__
-
-
 def _plugin_specs(specs: list[str] | None, option: str) -> list:
     """``--pre``/``--post`` texts as validated plugin specs (parsed with ``ast``, never run)."""
     from .plugins import parse_plugin_spec
@@ -170,452 +171,8 @@ def _plugins(specs: list[str] | None, option: str) -> list:
     return [plugin_from_dict(s) for s in _plugin_specs(specs, option)]
 
 
-def _preset_chain(preset) -> tuple[list, list]:
-    """The preset's own plugins before and after the neural effect."""
-    return preset.pre_plugins(), preset.post_plugins()
-
-
-def _slug(text: str) -> str:
-    """A file-name-safe form of a preset or style name ("style 0.01" -> "style-0.01")."""
-    keep = "".join(c if c.isalnum() or c in "-_.+" else "-" for c in text.strip())
-    return "-".join(p for p in keep.split("-") if p) or "preset"
-
-
-def _check_template(template: str) -> None:
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as e:
-        raise _usage(f"{template!r}: {e}", "--name-template") from None
-    for f in fields:
-        if f not in TEMPLATE_FIELDS:
-            raise _usage(f"{template!r}: unknown field {{{f}}}; allowed fields: "
-                         + ", ".join("{" + n + "}" for n in TEMPLATE_FIELDS), "--name-template")
-    probe = _fill_template(template, dict(stem="x", ext="wav", preset="p", style="s", seed=0,
-                                          index=1))
-    parts = Path(probe).parts
-    if not probe or Path(probe).is_absolute() or ".." in parts or probe.endswith(("/", os.sep)):
-        raise _usage(f"{template!r}: the name must be a relative file name (sub-folders allowed, "
-                     "no '..')", "--name-template")
-    if Path(probe).suffix[1:].lower() not in BIT_DEPTHS:
-        raise _usage(f"{template!r}: the name must end in an audio extension, usually .{{ext}} "
-                     f"(the input's format or --format), or one of "
-                     f"{', '.join('.' + f for f in FORMATS)}", "--name-template")
-
-
-def _fill_template(template: str, values: dict[str, Any]) -> str:
-    try:
-        return template.format(**values)
-    except (ValueError, IndexError, KeyError) as e:
-        raise _usage(f"{template!r}: {e}", "--name-template") from None
-
-
-def _check_format(fmt: str | None, bit_depth: int | None) -> None:
-    if fmt is not None and fmt.lower() not in FORMATS:
-        raise _usage(f"{fmt!r} is not a supported format; choose one of {', '.join(FORMATS)}",
-                     "--format")
-    if bit_depth is not None and bit_depth not in (8, 16, 24, 32):
-        raise _usage(f"{bit_depth} is not a bit depth; choose 8, 16, 24 or 32 (32 = float)",
-                     "--bit-depth")
-
-
-def _bit_depth_for(ext: str, requested: int | None, source: int | None) -> int | None:
-    """The bit depth to write: the requested one (checked against the format), else the
-    input's when the format has it, else the format's usual best (24, or 16 for 8-bit-less)."""
-    allowed = BIT_DEPTHS.get(ext.lower(), ())
-    if not allowed:
-        if requested is not None:
-            raise ValueError(f"{ext} is a lossy format without a bit depth; drop --bit-depth")
-        return None
-    if requested is not None:
-        if requested not in allowed:
-            raise ValueError(f"{ext} files take bit depths {', '.join(map(str, allowed))}, "
-                             f"not {requested}")
-        return requested
-    if source in allowed:
-        return source
-    return 32 if source == 32 and 32 in allowed else 24
-
-
-def _check_sample_rate(rate: int | None) -> None:
-    if rate is not None and not 8000 <= rate <= 384000:
-        raise _usage(f"{rate} Hz is outside 8000..384000 Hz", "--sample-rate")
-
-
-# ---------------------------------------------------------------------------------------------
-# inputs and outputs
-
-
-@dataclass
-class Job:
-    """One input file and where its output goes."""
-
-    source: Path
-    output: Path
-    status: str = "pending"  # ok | skipped | failed | interrupted
-    error: str | None = None
-    seconds: float = 0.0
-    duration: float | None = None
-    sample_rate: int | None = None
-    channels: int | None = None
-
-    def summary(self) -> dict[str, Any]:
-        d = {"input": str(self.source), "output": str(self.output), "status": self.status,
-             "error": self.error, "seconds": round(self.seconds, 3)}
-        if self.duration is not None:
-            rate = self.sample_rate
-            d.update(duration=round(self.duration, 6), channels=self.channels,
-                     sample_rate=int(rate) if float(rate).is_integer() else rate)
-        return d
-
-
-def _is_audio(path: Path) -> bool:
-    return path.suffix.lower() in AUDIO_EXTENSIONS and not path.name.startswith(".")
-
-
-def discover(inputs: list[Path], recursive: bool, exclude: Path | None = None
-             ) -> list[tuple[Path, Path]]:
-    """Input files as ``(file, sub-folder of the output)``: files given directly go to the top
-    of the output folder; files found in a folder keep their place relative to that folder.
-    Paths that do not exist are kept (they fail on their own, the batch goes on). A scanned
-    folder's files inside ``exclude`` (the output folder, when it lies within the scanned
-    folder) are not inputs, so a rerun does not process its own outputs."""
-    found: list[tuple[Path, Path]] = []
-    seen: set[Path] = set()
-    exclude = exclude.resolve() if exclude is not None else None
-
-    def add(path: Path, sub: Path) -> None:
-        key = path.resolve()
-        if key not in seen:
-            seen.add(key)
-            found.append((path, sub))
-
-    for item in inputs:
-        if item.is_dir():
-            top = item.resolve()
-            skip = exclude if exclude is not None and top in exclude.parents else None
-            walker = item.rglob("*") if recursive else item.glob("*")
-            for path in sorted(walker):
-                if not (path.is_file() and _is_audio(path)):
-                    continue
-                if skip is not None and skip in path.resolve().parents:
-                    continue
-                add(path, path.parent.relative_to(item))
-        else:
-            add(item, Path())
-    return found
-
-
-def plan_outputs(found: list[tuple[Path, Path]], output_dir: Path, template: str, fmt: str | None,
-                 values: dict[str, Any]) -> list[Job]:
-    jobs = []
-    for index, (path, sub) in enumerate(found, start=1):
-        ext = fmt.lower() if fmt else (path.suffix[1:] or "wav")
-        name = _fill_template(template, dict(values, stem=path.stem, ext=ext, index=index))
-        jobs.append(Job(path, output_dir / sub / name))
-    return jobs
-
-
-def _check_clashes(jobs: list[Job]) -> None:
-    """Outputs that would replace an input, or that two inputs share, fail (never clobber)."""
-    owners: dict[Path, Path] = {}
-    sources = {j.source.resolve() for j in jobs}
-    for job in jobs:
-        out = job.output.resolve()
-        if out in sources:
-            job.status, job.error = "failed", (
-                f"the output {job.output} would replace an input file; choose another "
-                "--name-template or --output-dir")
-        elif out in owners:
-            job.status, job.error = "failed", (
-                f"the output {job.output} is also the output of {owners[out]}; use a "
-                "--name-template with {index} or other fields to tell them apart")
-        else:
-            owners[out] = job.source
-
-
-def _source_bit_depth(path: Path) -> int | None:
-    """The input file's sample format as a bit depth (32 for float), to keep it on output."""
-    from pedalboard.io import AudioFile
-
-    try:
-        with AudioFile(str(path)) as f:
-            dtype = str(f.file_dtype)
-    except Exception:  # noqa: BLE001 - a probe only; the read reports real problems
-        return None
-    return {"int8": 8, "int16": 16, "int24": 24, "int32": 32, "float32": 32}.get(dtype)
-
-
-# ---------------------------------------------------------------------------------------------
-# progress
-
-
-class Ui:
-    """Messages and rich progress bars on stderr; silent with ``quiet``."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.console = Console(stderr=True, quiet=quiet, highlight=False)
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(bar_width=30), TaskProgressColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
-            console=self.console, disable=quiet, transient=False)
-        self._task = None
-        self._files = [0, 0]
-        self._label = ""
-        self._state: dict[str, Any] = {}
-
-    def __enter__(self) -> Ui:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.progress.__exit__(*exc)
-
-    def print(self, message: str) -> None:
-        self.console.print(message)
-
-    def error(self, message: str) -> None:
-        # errors are shown even with --quiet
-        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {message}")
-
-    def files_task(self, total: int):
-        self._files = [0, total]
-        return self.progress.add_task("files", total=total, status=f"0/{total} files")
-
-    def advance_files(self, task) -> None:
-        self._files[0] += 1
-        self.progress.update(task, completed=self._files[0],
-                             status=f"{self._files[0]}/{self._files[1]} files")
-
-    def start_render(self, label: str) -> None:
-        """A new bar for one render, driven by :meth:`on_progress`."""
-        self.end_render()
-        self._label = escape(label if len(label) <= 32 else label[:14] + "…" + label[-17:])
-        self._state = {"start": None, "batch": None, "frac": 0.0}
-        self._task = self.progress.add_task(self._label, total=100, status="analysing")
-
-    def end_render(self) -> None:
-        if self._task is not None:
-            self.progress.remove_task(self._task)
-            self._task = None
-
-    def on_progress(self, p) -> None:
-        """Receives the engine's ``Progress`` (chunks and iterations of the current batch)."""
-        if self._task is None or not p.chunks_total:
-            return
-        s = self._state
-        if p.stage in ("optimise", "refine"):
-            if s["start"] != p.chunks_done:
-                s["start"] = p.chunks_done
-            # chunks in this batch: known after the first batch, else assume all that remain
-            batch = s["batch"] or (p.chunks_total - p.chunks_done)
-            its = max(p.iterations, 1)
-            frac = (p.chunks_done + batch * min(p.iteration, its) / its) / p.chunks_total
-            # the waveform pass counts its chunks after the optimisation pass's
-            first, n = ((p.chunks_done, p.chunks_total) if p.stage == "optimise" else
-                        (p.chunks_done - p.chunks_total // 2, p.chunks_total // 2))
-            text = (f"{'chunks' if p.stage == 'optimise' else 'waveform, chunks'} "
-                    f"{first + 1}-{min(first + batch, n)}/{n}, "
-                    f"iteration {p.iteration}/{p.iterations}")
-        else:
-            if s["start"] is not None and s["batch"] is None:
-                s["batch"] = max(1, p.chunks_done - s["start"])
-            frac = p.chunks_done / p.chunks_total
-            text = f"reconstructed {p.chunks_done}/{p.chunks_total} chunks"
-        # a chain may hold several neural effects: the bar never runs backwards within a file
-        s["frac"] = max(s["frac"], min(frac, 1.0))
-        self.progress.update(self._task, completed=100 * s["frac"], status=text)
-
-
 # ---------------------------------------------------------------------------------------------
 # process
-
-
-@dataclass
-class OutputOptions:
-    fmt: str | None
-    bit_depth: int | None
-    sample_rate: int | None
-    quality: str | None
-
-
-def _read_checked(path: Path):
-    """(audio (channels, samples) float32, sample rate); bad files raise with a reason."""
-    import numpy as np
-
-    from .audio import read_audio
-
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder")
-    audio, rate = read_audio(path)
-    if audio.shape[-1] == 0:
-        raise ValueError(f"{path} holds no audio samples")
-    if not np.all(np.isfinite(audio)):
-        raise ValueError(f"{path} contains NaN or infinite samples")
-    return audio, rate
-
-
-def _write(path: Path, audio, rate: int, out: OutputOptions, source_bits: int | None) -> None:
-    import numpy as np
-
-    from .audio import resample, write_audio
-
-    if not np.all(np.isfinite(audio)):
-        raise ValueError("the render produced NaN or infinite samples; nothing was written")
-    if out.sample_rate is not None and out.sample_rate != rate:
-        audio, rate = resample(audio, rate, out.sample_rate), out.sample_rate
-    ext = path.suffix[1:].lower()
-    if ext not in BIT_DEPTHS:
-        raise ValueError(f"{path.name}: unknown output format {path.suffix!r}; "
-                         f"choose one of {', '.join(FORMATS)}")
-    bits = _bit_depth_for(ext, out.bit_depth, source_bits)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_audio(path, audio, rate, bit_depth=bits, quality=out.quality)
-
-
-def _describe_error(e: BaseException) -> str:
-    text = _message(e)
-    if isinstance(e, (FileNotFoundError, IsADirectoryError, PermissionError)) and e.filename:
-        text = f"{e.strerror or text}: {e.filename}" if e.strerror else text
-    return text if isinstance(e, (ValueError, OSError, RuntimeError)) else (
-        f"{type(e).__name__}: {text}")
-
-
-def _with_path(path: Path, error: str) -> str:
-    """``error`` led by the file's path, once."""
-    return error if str(path) in error else f"{path}: {error}"
-
-
-def run_batch(jobs: list[Job], board, ui: Ui, out: OutputOptions, policy: str,
-              batch_files: int = 1) -> None:
-    """Processes every pending job; a failure is recorded and the batch goes on.
-
-    With ``batch_files > 1`` up to that many files are rendered together: their chunks share
-    the engine's optimiser batches, which is what fills a GPU. If such a group fails, its files
-    are retried one by one, so the failure is reported for the file that caused it.
-    """
-    todo = [j for j in jobs if j.status == "pending"]
-    files = ui.files_task(len(jobs))
-    for _ in range(len(jobs) - len(todo)):
-        ui.advance_files(files)
-    for g in range(0, len(todo), max(1, batch_files)):
-        loaded = []
-        for job in todo[g:g + max(1, batch_files)]:
-            with _job(job, ui, files, keep_open=True) as audio_rate:
-                audio_rate.extend(_read_job(job, policy))
-            if job.status == "pending" and audio_rate:
-                loaded.append((job, *audio_rate))
-            elif job.status != "interrupted":
-                ui.advance_files(files)
-        results = None
-        if len(loaded) > 1:
-            ui.start_render(f"{len(loaded)} files")
-            try:
-                results = board.process_many([a for _, a, _ in loaded], [r for _, _, r in loaded])
-            except KeyboardInterrupt:
-                for job, _, _ in loaded:
-                    job.status, job.error = "interrupted", "interrupted by the user"
-                raise
-            except Exception:  # noqa: BLE001 - retried file by file below
-                results = None
-            finally:
-                ui.end_render()
-        for k, (job, audio, rate) in enumerate(loaded):
-            with _job(job, ui, files):
-                if results is None:
-                    ui.start_render(job.source.name)
-                    result = board.process(audio, rate)
-                else:
-                    result = results[k]
-                _write(job.output, result, rate, out, _source_bit_depth(job.source))
-                job.status = "ok"
-
-
-@contextlib.contextmanager
-def _job(job: Job, ui: Ui, files, keep_open: bool = False):
-    """Runs one step of ``job``: a failure is recorded on the job (and reported) and the
-    batch goes on; Ctrl-C marks it interrupted and stops the batch. Unless ``keep_open``, the
-    job is finished afterwards (timing, progress)."""
-    t0 = time.perf_counter()
-    state: list = []
-    try:
-        yield state
-    except KeyboardInterrupt:
-        job.status, job.error = "interrupted", "interrupted by the user"
-        raise
-    except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
-        job.status, job.error = "failed", _describe_error(e)
-        ui.error(escape(_with_path(job.source, job.error)))
-    finally:
-        job.seconds += time.perf_counter() - t0
-        if not keep_open:
-            ui.end_render()
-            if job.status != "interrupted":
-                ui.advance_files(files)
-
-
-def _read_job(job: Job, policy: str) -> tuple:
-    """``(audio, rate)`` of the job's input, or ``()`` when its existing output is kept."""
-    if job.output.exists():
-        if policy == "skip":
-            job.status = "skipped"
-            return ()
-        if policy != "overwrite":
-            raise FileExistsError(f"{job.output} exists; pass --overwrite to replace it or "
-                                  "--skip-existing to keep it")
-    audio, rate = _read_checked(job.source)
-    job.duration, job.sample_rate, job.channels = audio.shape[-1] / rate, rate, audio.shape[0]
-    return audio, rate
-
-
-def _terminate_as_interrupt():
-    """SIGTERM (a job scheduler stopping the batch) unwinds like Ctrl-C, so temporary files are
-    removed and the summary is printed. Returns the previous handler (None off the main
-    thread, where signals cannot be set)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, handler)
-
-
-def _restore_terminate(previous) -> None:
-    import signal
-
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _report(jobs: list[Job], ui: Ui, as_json: bool, extra: dict[str, Any]) -> int:
-    counts = {s: sum(j.status == s for j in jobs)
-              for s in ("ok", "skipped", "failed", "interrupted")}
-    if as_json:
-        summary = dict(extra, version=__version__, processed=counts["ok"],
-                       skipped=counts["skipped"], failed=counts["failed"],
-                       interrupted=counts["interrupted"], files=[j.summary() for j in jobs])
-        typer.echo(json.dumps(summary, indent=2, default=str))
-    line = (f"{counts['ok']} processed, {counts['skipped']} skipped, {counts['failed']} failed"
-            + (f", {counts['interrupted']} interrupted" if counts["interrupted"] else ""))
-    failed = [j for j in jobs if j.status == "failed"]
-    if failed:
-        table = Table("failed input", "reason", show_lines=False, title=line)
-        for j in failed:
-            reason = (j.error or "").replace(f"{j.source}: ", "", 1)
-            table.add_row(escape(str(j.source)), escape(reason))
-        # failures are listed even with --quiet: they need action
-        Console(stderr=True, highlight=False).print(table)
-    else:
-        ui.print(line)
-    if counts["interrupted"]:
-        return EXIT_INTERRUPTED
-    return EXIT_FAILED if failed else 0
 
 
 @app.command(
@@ -684,6 +241,23 @@ def process(
                                     help="Render up to N files together, their chunks sharing "
                                          "the optimiser's batches (fills a GPU). Default 0: "
                                          f"{GPU_BATCH_FILES} on a GPU, 1 on a CPU."),
+    executor: str = typer.Option("local", "--executor",
+                                 help="local: this process. ray: one task per file on a Ray "
+                                      "cluster (pip install 'neuralfx[ray]'); without "
+                                      "--address, a local Ray runtime."),
+    address: str | None = typer.Option(None, "--address",
+                                       help="Ray cluster to join (--executor ray): auto, "
+                                            "HOST:PORT or ray://HOST:PORT."),
+    workers: int = typer.Option(0, "--workers", min=0,
+                                help="Ray workers (default: one per GPU for GPU presets, "
+                                     "else one per --threads-per-worker CPUs)."),
+    threads_per_worker: int = typer.Option(1, "--threads-per-worker", min=1,
+                                           help="Torch threads (and CPUs) per Ray worker."),
+    ray_files: str = typer.Option("shared", "--ray-files",
+                                  help="shared: Ray workers read inputs and write outputs "
+                                       "themselves (the folders are on a filesystem every "
+                                       "node sees). driver: the driver reads and writes; "
+                                       "audio travels through Ray's object store."),
 ) -> None:
     """Apply a neural style (and a chain of pedalboard effects) to audio files.
 
@@ -696,107 +270,112 @@ def process(
     Chain order: --pre effects, the preset's pre effects, the neural effect, the preset's post
     effects, --post effects.
 
+    --executor ray runs the same batch on a Ray cluster (see the README, On a cluster): the
+    same outputs, report and exit code.
+
     Example: neuralfx process song.wav --style rain.wav --preset "style 0.01" -o out
     """
     if skip_existing and overwrite:
         raise _usage("--skip-existing and --overwrite exclude each other; pass one",
                      "--skip-existing / --overwrite")
-    _check_format(fmt, bit_depth)
-    _check_sample_rate(sample_rate)
-    _check_template(name_template)
+    if executor not in EXECUTORS:
+        raise _usage(f"{executor!r}: choose one of {', '.join(EXECUTORS)}", "--executor")
+    if executor != "ray" and (address is not None or workers or ray_files != "shared"):
+        raise _usage("--address, --workers and --ray-files need --executor ray", "--executor")
+    output = OutputOptions(fmt, bit_depth, sample_rate, quality)
+    with _usage_errors():
+        output.check()
+        check_template(name_template)
     if style is not None and not style.is_file():
         raise _usage(f"{style}: no such file", "--style")
     preset_obj = _load_preset(preset, _overrides(sets, seed, device))
     _check_device(preset_obj)
     pre_cli, post_cli = _plugins(pre, "--pre"), _plugins(post, "--post")
-    pre_preset, post_preset = _preset_chain(preset_obj)
     style = style if style is not None else _preset_style(preset_obj)
     if style is None and not preset_obj.settings.is_texture:
         s = preset_obj.settings
         raise _usage(f"preset {preset_obj.name!r} is a style transfer (content_weight = "
                      f"{s.content_weight:g}, envelope_weight = {s.envelope_weight:g}) and needs "
                      "--style FILE; the texture presets work without one", "--style")
-    if fmt is not None and bit_depth is not None:
+    if executor == "ray":
         try:
-            _bit_depth_for(fmt, bit_depth, None)
-        except ValueError as e:
-            raise _usage(str(e), "--bit-depth") from None
+            import_ray()
+        except BatchError as e:  # one line, not a usage panel: the fix is an install
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from None
 
-    found = discover(inputs, recursive, exclude=output_dir)
-    if not found:
-        raise _usage("no audio files found in " + ", ".join(map(str, inputs))
-                     + ("" if recursive else " (use --recursive for sub-folders)"), "INPUT...")
-    values = dict(preset=_slug(preset_obj.name),
-                  style=_slug(style.stem) if style is not None else "self",
+    values = dict(preset=slug(preset_obj.name),
+                  style=slug(style.stem) if style is not None else "self",
                   seed=preset_obj.settings.seed)
-    jobs = plan_outputs(found, output_dir, name_template, fmt, values)
-    _check_clashes(jobs)
+    with _usage_errors():
+        jobs = plan(inputs, output_dir, recursive=recursive, template=name_template, fmt=fmt,
+                    values=values)
     policy = "skip" if skip_existing else "overwrite" if overwrite else "error"
     if dry_run:
         raise typer.Exit(_dry_run(jobs, policy, as_json))
 
     ui = Ui(quiet)
-    effect = _effect(style, preset_obj, ui)
-    from .chain import Pedalboard
-
-    board = Pedalboard(pre_cli + pre_preset + [effect] + post_preset + post_cli)
+    with _usage_errors():
+        board = build_board(preset_obj, style, pre=pre_cli, post=post_cli,
+                            progress=ui.on_progress)
     for job in jobs:
         if job.status == "failed":
-            ui.error(escape(_with_path(job.source, job.error or "")))
+            ui.error(escape(with_path(job.source, job.error or "")))
     ui.print(f"neuralfx {__version__}: {len(jobs)} file(s), preset {escape(preset_obj.name)!r}"
              + (f", style {escape(str(style))}" if style is not None else "")
-             + f" -> {escape(str(output_dir))}")
-    t0 = time.perf_counter()
-    code = EXIT_INTERRUPTED
-    previous = _terminate_as_interrupt()
+             + f" -> {escape(str(output_dir))}"
+             + (f" on Ray ({ray_files} files)" if executor == "ray" else ""))
+    # Ray prints its notices (a retried task, ...) on stdout: during the batch they go to
+    # stderr, so that stdout keeps only the --json report
+    quiet_stdout = contextlib.redirect_stdout(sys.stderr) if executor == "ray" else (
+        contextlib.nullcontext())
+    with ui, _usage_errors(), quiet_stdout:
+        result = run_jobs(jobs, board, output=output, policy=policy, executor=executor,
+                          batch_files=batch_files, listener=ui,
+                          ray=RayOptions(address, workers, threads_per_worker, ray_files))
+    raise typer.Exit(_report(result, ui, as_json, dict(
+        preset=preset_obj.name, style=str(style) if style else None, output_dir=str(output_dir),
+        seconds=round(result.seconds, 3), settings=preset_obj.settings.as_dict())))
+
+
+@contextlib.contextmanager
+def _usage_errors() -> Iterator[None]:
+    """The batch library's errors about the batch as a whole are usage errors (exit 2)."""
     try:
-        with ui:
-            run_batch(jobs, board, ui, OutputOptions(fmt, bit_depth, sample_rate, quality),
-                      policy, batch_files or _auto_batch_files(preset_obj))
-    except KeyboardInterrupt:
-        for job in jobs:
-            if job.status == "pending":
-                job.status, job.error = "interrupted", "not started"
-    finally:
-        _restore_terminate(previous)
-        extra = dict(preset=preset_obj.name, style=str(style) if style else None,
-                     output_dir=str(output_dir), seconds=round(time.perf_counter() - t0, 3),
-                     settings=preset_obj.settings.as_dict())
-        code = _report(jobs, ui, as_json, extra)
-    raise typer.Exit(code)
+        yield
+    except BatchError as e:
+        raise _usage(str(e), e.option) from None
 
 
-def _auto_batch_files(preset) -> int:
-    """Several files at once only pay where one file's chunks leave the device idle: a GPU."""
-    from .device import resolve_device
-
-    return GPU_BATCH_FILES if resolve_device(preset.settings.device).type == "cuda" else 1
-
-
-def _dry_run(jobs: list[Job], policy: str, as_json: bool) -> int:
-    """Lists the plan; nothing is read, rendered or written. Exit 1 if a file would fail."""
-    plan = []
-    for job in jobs:
-        action, why = "process", None
-        if job.status == "failed":
-            action, why = "fail", job.error
-        elif not job.source.is_file():
-            action, why = "fail", f"{job.source}: no such file"
-        elif job.output.exists():
-            action = {"skip": "skip", "overwrite": "overwrite"}.get(policy, "fail")
-            why = f"{job.output} exists" + ("" if action != "fail" else
-                                            "; pass --overwrite or --skip-existing")
-        plan.append({"input": str(job.source), "output": str(job.output), "action": action,
-                     "reason": why})
+def _report(result: BatchResult, ui: Ui, as_json: bool, extra: dict[str, Any]) -> int:
+    """Prints the JSON summary (stdout) and the failures or the counts (stderr); returns the
+    exit code."""
     if as_json:
-        typer.echo(json.dumps({"dry_run": True, "files": plan}, indent=2))
+        typer.echo(json.dumps(result.summary(**extra), indent=2, default=str))
+    failures = result.failures()
+    if failures:
+        table = Table("failed input", "reason", show_lines=False, title=result.line)
+        for source, reason in failures:
+            table.add_row(escape(source), escape(reason))
+        # failures are listed even with --quiet: they need action
+        Console(stderr=True, highlight=False).print(table)
+    else:
+        ui.print(result.line)
+    return result.exit_status
+
+
+def _dry_run(jobs: list, policy: str, as_json: bool) -> int:
+    """Lists the plan; nothing is read, rendered or written. Exit 1 if a file would fail."""
+    plan_ = dry_run(jobs, policy)
+    if as_json:
+        typer.echo(json.dumps({"dry_run": True, "files": plan_}, indent=2))
     else:
         table = Table("input", "output", "action")
-        for p in plan:
+        for p in plan_:
             action = p["action"] + (f" ({p['reason']})" if p["action"] == "fail" else "")
             table.add_row(escape(p["input"]), escape(p["output"]), escape(action))
         Console(highlight=False).print(table)
-    return EXIT_FAILED if any(p["action"] == "fail" for p in plan) else 0
+    return EXIT_FAILED if any(p["action"] == "fail" for p in plan_) else 0
 
 
 def _preset_style(preset) -> Path | None:
@@ -809,15 +388,14 @@ def _preset_style(preset) -> Path | None:
 
 
 def _effect(style: Path | None, preset, ui: Ui):
-    """One NeuralStyle for the whole batch: the style is analysed once, on first use."""
+    """A NeuralStyle whose style is analysed once, on first use; a bad style is a usage
+    error."""
     from .effect import NeuralStyle
 
     try:
         return NeuralStyle(style=str(style) if style is not None else None, preset=preset,
                            progress=ui.on_progress)
-    except FileNotFoundError as e:
-        raise _usage(_message(e), "--style") from None
-    except (ValueError, OSError, RuntimeError) as e:
+    except (ValueError, OSError, RuntimeError) as e:  # FileNotFoundError included
         raise _usage(_message(e), "--style") from None
 
 
@@ -871,8 +449,8 @@ def texture(
                      "--duration")
     if not 1 <= channels <= 64:
         raise _usage(f"{channels}: expected 1 to 64 channels", "--channels")
-    _check_sample_rate(sample_rate)
-    _check_format(None, bit_depth)
+    with _usage_errors():
+        OutputOptions(None, bit_depth, sample_rate).check()
     if not style.is_file():
         raise _usage(f"{style}: no such file", "STYLE")
     ext = output.suffix[1:].lower()
@@ -880,7 +458,7 @@ def texture(
         raise _usage(f"{output}: unknown format {output.suffix!r}; use one of "
                      f"{', '.join('.' + f for f in FORMATS)}", "--output")
     try:
-        _bit_depth_for(ext, bit_depth, None)
+        bit_depth_for(ext, bit_depth, None)
     except ValueError as e:
         raise _usage(str(e), "--bit-depth") from None
     if output.exists() and not overwrite:
@@ -897,33 +475,30 @@ def texture(
 
         _, style_rate = read_audio(style)
     except Exception as e:  # noqa: BLE001
-        raise _usage(f"{style}: {_describe_error(e)}", "STYLE") from None
+        raise _usage(f"{style}: {describe_error(e)}", "STYLE") from None
     rate = sample_rate or style_rate
     from .chain import Pedalboard
 
     effect, post_board = _effect(style, preset_obj, ui), Pedalboard(post_chain)
-    previous = _terminate_as_interrupt()
     try:
-        with ui:
+        with ui, terminate_as_interrupt():
             ui.start_render(f"texture {output.name}")
             audio = post_board.process_channels_first(
                 effect.texture(duration, rate, channels), rate)
             ui.end_render()
-            _write(output, audio, rate, OutputOptions(None, bit_depth, None, quality),
-                   _source_bit_depth(style))
+            write_output(output, audio, rate, OutputOptions(None, bit_depth, None, quality),
+                         source_bit_depth(style))
         job.status, job.duration, job.sample_rate, job.channels = (
             "ok", audio.shape[-1] / rate, rate, audio.shape[0])
     except KeyboardInterrupt:
         job.status, job.error = "interrupted", "interrupted by the user"
     except Exception as e:  # noqa: BLE001
-        job.status, job.error = "failed", _describe_error(e)
-    finally:
-        _restore_terminate(previous)
+        job.status, job.error = "failed", describe_error(e)
     job.seconds = time.perf_counter() - t0
     if job.status == "ok":
         ui.print(f"wrote {escape(str(output))} ({job.duration:.2f} s, {rate:g} Hz, "
                  f"{channels} ch) in {job.seconds:.1f} s")
-    code = _report([job], Ui(True), as_json,
+    code = _report(BatchResult([job]), Ui(True), as_json,
                    dict(preset=preset_obj.name, style=str(style),
                         settings=preset_obj.settings.as_dict()))
     raise typer.Exit(code)
@@ -1099,7 +674,7 @@ def presets_import(
         raise _usage(f"{_message(e).split('; import with')[0]}; pass --overwrite or --name",
                      "BUNDLE") from None
     except (ValueError, OSError, KeyError) as e:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(_with_path(bundle, _message(e)))}")
+        Console(stderr=True).print(f"[red]error:[/red] {escape(with_path(bundle, _message(e)))}")
         raise typer.Exit(EXIT_FAILED) from None
     Console(stderr=True, highlight=False).print(
         f"imported preset {preset.name!r}" + (f" with style {style_path}" if style_path else "")
@@ -1205,9 +780,9 @@ def demo(
     texture_preset = _load_preset(preset, dict(overrides, **TEXTURE_OVERRIDES))
     ui = Ui(quiet)
     output_dir.mkdir(parents=True, exist_ok=True)
-    slug = _slug(preset_obj.name)
-    styled = output_dir / f"melody_styled_{slug}.wav"
-    textured = output_dir / f"texture_{slug}.wav"
+    name = slug(preset_obj.name)
+    styled = output_dir / f"melody_styled_{name}.wav"
+    textured = output_dir / f"texture_{name}.wav"
     t0 = time.perf_counter()
     try:
         with ui:
@@ -1217,17 +792,17 @@ def demo(
 
             board = Pedalboard.from_preset(preset_obj, effect=_effect(style_path, preset_obj, ui))
             out = board.process(audio, rate)
-            _write(styled, out, rate, OutputOptions(None, 16, None, None), 16)
+            write_output(styled, out, rate, OutputOptions(bit_depth=16), 16)
             ui.start_render("texture")
             tex = _effect(style_path, texture_preset, ui).texture(audio.shape[-1] / rate, rate)
-            _write(textured, tex, rate, OutputOptions(None, 16, None, None), 16)
+            write_output(textured, tex, rate, OutputOptions(bit_depth=16), 16)
             ui.end_render()
         for src in (content_path, style_path):
             shutil.copyfile(src, output_dir / f"input_{src.name}")
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as e:  # noqa: BLE001
-        Console(stderr=True).print(f"[red]error:[/red] {escape(_describe_error(e))}")
+        Console(stderr=True).print(f"[red]error:[/red] {escape(describe_error(e))}")
         raise typer.Exit(EXIT_FAILED) from None
     seconds = time.perf_counter() - t0
     typer.echo(f"neuralfx demo ({preset_obj.name}, {seconds:.1f} s) wrote to {output_dir}:")

@@ -494,6 +494,23 @@ class NeuralStyle:
                                    "learning_rate / optimizer")
         return wets
 
+    def style_statistics(self) -> StyleStatistics | None:
+        """The style's statistics for the current parameters (computed once and kept), or None
+        without a style (a texture of each input itself). With
+        :meth:`use_style_statistics` they let another process (a Ray worker) skip the
+        analysis."""
+        with self._lock:
+            settings, style_audio = self._preset.settings, self._style_audio
+        return None if style_audio is None else self._style_statistics(settings, style_audio)
+
+    def use_style_statistics(self, stats: StyleStatistics) -> None:
+        """Adopts statistics from :meth:`style_statistics` of an equal effect (same style and
+        parameters, e.g. this effect pickled to another process); kept until the style or a
+        statistics parameter changes."""
+        with self._lock:
+            key = (id(self._style_audio), self._statistics_key(self._preset.settings))
+            object.__setattr__(self, "_stats", (key, stats))
+
     def _statistics_key(self, settings: Settings) -> tuple:
         return tuple(getattr(settings, k) for k in STATISTICS_KEYS)
 

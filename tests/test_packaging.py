@@ -193,7 +193,7 @@ def test_quickstart_is_exactly_two_commands():
     assert len(commands) == 2, commands
     setup, tests = commands
     assert "pip install" in setup and "neuralfx demo" in setup
-    assert "[test]" in tests and "pytest" in tests
+    assert "[test,ray]" in tests and "pytest" in tests  # the Ray executor's tests run too
 
 
 def test_ci_runs_the_readme_test_command():
@@ -203,7 +203,7 @@ def test_ci_runs_the_readme_test_command():
     test_command = _quickstart_commands()[1]
     assert re.search(pattern, test_command), (pattern, test_command)
     # CI installs the CPU torch before the project, and smoke-tests the demo
-    assert ci.index("torch==2.13.0") < ci.index("pip install --quiet '.[test]'")
+    assert ci.index("torch==2.13.0") < ci.index("pip install --quiet '.[test,ray]'")
     assert "neuralfx demo --preset draft" in ci
 
 

@@ -1,0 +1,167 @@
+"""Batch throughput: the same files rendered serially in one process and on a local Ray runtime.
+
+    python -m benchmarks.bench_batch --preset draft --files 8 --seconds 10 --workers 2
+
+Renders ``--files`` synthetic clips of ``--seconds`` each (benchmarks/signals.py, a different
+seed per file) in the style of the rhythmic-noise clip, in one run:
+
+- ``serial``: ``neuralfx.batch.process_files(executor="local")``, one file after the other,
+  torch at ``--threads`` threads per process (1 by default, as each Ray worker);
+- ``serial-all-threads``: the same with torch's default thread count (all cores), i.e. the
+  plain ``neuralfx process`` run;
+- ``ray``: ``executor="ray"`` with ``--workers`` actors of ``--threads`` torch threads each.
+  The Ray runtime is started before the clock starts (its start-up is reported apart); the
+  workers' own start-up (importing torch, fetching the chain) is in the time.
+
+Prints files per hour for every mode and the ratios to ``serial``, and writes them as JSON
+(``--out``). The preset is an option: its cost changes as the presets are tuned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from benchmarks import signals
+
+MODES = ("serial", "serial-all-threads", "ray")
+
+
+def make_inputs(folder: Path, files: int, seconds: float, rate: int = 22050) -> list[Path]:
+    """Synthetic clips, cycling through the melodic signals with a new seed per file."""
+    names = ["melody", "chords", "drone"]
+    paths = []
+    for k in range(files):
+        audio = signals.clip(names[k % len(names)], seconds, rate, seed=10 + k)
+        path = folder / f"clip{k:02d}.wav"
+        sf.write(path, audio, rate, subtype="PCM_16")
+        paths.append(path)
+    return paths
+
+
+def machine() -> dict:
+    def cpuinfo(flag: str) -> int:
+        try:
+            return Path("/proc/cpuinfo").read_text().count(flag)
+        except OSError:
+            return 0
+
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {"nproc": os.cpu_count(), "avx512_bf16_lines": cpuinfo("avx512_bf16"),
+            "platform": platform.platform(), "load_average_before": load,
+            "cpu": next((line.split(":", 1)[1].strip() for line in
+                         Path("/proc/cpuinfo").read_text().splitlines()
+                         if line.startswith("model name")), None)
+            if Path("/proc/cpuinfo").exists() else None}
+
+
+def run(args: argparse.Namespace) -> dict:
+    import torch
+
+    from neuralfx.batch import RayOptions, process_files
+    from neuralfx.presets import load_preset
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for m in modes:
+        if m not in MODES:
+            raise SystemExit(f"unknown mode {m!r}; choose from {', '.join(MODES)}")
+    preset = load_preset(args.preset, device="cpu")
+    results: dict = {"preset": args.preset, "files": args.files, "seconds_per_file":
+                     args.seconds, "workers": args.workers, "threads_per_worker":
+                     args.threads, "machine": machine(), "modes": {}}
+    default_threads = torch.get_num_threads()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        inputs = make_inputs(root, args.files, args.seconds)
+        style = root / "style.wav"
+        sf.write(style, signals.clip("rhythmic_noise", 10.0, 22050), 22050, subtype="PCM_16")
+        # the style statistics are cached on disk: compute them once outside the clocks
+        os.environ.setdefault("NEURALFX_CACHE_DIR", str(root / "cache"))
+        from neuralfx.effect import NeuralStyle
+
+        NeuralStyle(str(style), preset).style_statistics()
+        for mode in modes:
+            out = root / f"out-{mode}"
+            if mode == "ray":
+                import ray
+
+                t0 = time.perf_counter()
+                ray.init(num_cpus=args.workers * args.threads, include_dashboard=False,
+                         log_to_driver=False, logging_level="ERROR")
+                results["ray_start_seconds"] = round(time.perf_counter() - t0, 2)
+                torch.set_num_threads(default_threads)
+                t0 = time.perf_counter()
+                result = process_files(inputs, preset, out, style=style, executor="ray",
+                                       ray=RayOptions(workers=args.workers,
+                                                      threads=args.threads))
+                seconds = time.perf_counter() - t0
+                ray.shutdown()
+            else:
+                torch.set_num_threads(args.threads if mode == "serial" else default_threads)
+                t0 = time.perf_counter()
+                result = process_files(inputs, preset, out, style=style)
+                seconds = time.perf_counter() - t0
+                torch.set_num_threads(default_threads)
+            if result.exit_status != 0:
+                raise SystemExit(f"{mode}: {result.line}: {result.failures()}")
+            results["modes"][mode] = {
+                "seconds": round(seconds, 2),
+                "files_per_hour": round(3600 * args.files / seconds, 1),
+                "torch_threads": (args.threads if mode in ("serial", "ray")
+                                  else default_threads),
+                "outputs": sorted(p.name for p in out.rglob("*.wav")),
+            }
+        if "serial" in modes and "ray" in modes:
+            a = [sf.read(root / "out-serial" / n)[0] for n in results["modes"]["serial"]
+                 ["outputs"]]
+            b = [sf.read(root / "out-ray" / n)[0] for n in results["modes"]["ray"]["outputs"]]
+            results["ray_outputs_identical_to_serial"] = all(
+                np.array_equal(x, y) for x, y in zip(a, b)) and len(a) == len(b)
+    base = results["modes"].get("serial", {}).get("files_per_hour")
+    for r in results["modes"].values():
+        r.pop("outputs")
+        if base:
+            r["ratio_to_serial"] = round(r["files_per_hour"] / base, 2)
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", default="draft")
+    p.add_argument("--files", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads per Ray worker and "
+                                                           "for the serial mode")
+    p.add_argument("--modes", default=",".join(MODES))
+    p.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
+    args = p.parse_args(argv)
+    results = run(args)
+    try:
+        results["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                        capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pass
+    for mode, r in results["modes"].items():
+        ratio = f", {r['ratio_to_serial']:.2f}x serial" if "ratio_to_serial" in r else ""
+        print(f"{mode:>20}: {r['files_per_hour']:8.1f} files/hour ({r['seconds']:.1f} s for "
+              f"{args.files} files of {args.seconds:g} s, {r['torch_threads']} torch "
+              f"thread(s){ratio})")
+    if "ray_outputs_identical_to_serial" in results:
+        print(f"ray outputs identical to serial: {results['ray_outputs_identical_to_serial']}")
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""``neuralfx.batch``: the batch as a library, locally and on a local Ray runtime.
+
+The Ray tests share one runtime started by this module (2 CPUs, no dashboard, a small object
+store) and skip where Ray is not installed. Renders use tiny settings (well under a second).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neuralfx import batch
+from neuralfx.batch import BatchError, BatchResult, Job, OutputOptions, RayOptions
+from neuralfx.effect import NeuralStyle
+from neuralfx.presets import load_preset
+from tests.test_cli import TINY_SETS, bad_files, invoke, read, tone, write
+
+TINY = dict(n_filters=32, iterations=2, griffin_lim_iterations=2, chunk_seconds=2.0,
+            overlap_seconds=0.5, device="cpu")
+
+
+@pytest.fixture
+def style(tmp_path) -> Path:
+    rng = np.random.default_rng(1)
+    noise = rng.standard_normal((1, 22050)).astype(np.float32) * 0.2
+    noise[:, ::2205] = 0.9
+    return write(tmp_path / "style.wav", noise, 22050)
+
+
+def inputs(folder: Path, n: int = 3) -> list[Path]:
+    return [write(folder / f"in{k}.wav", tone(0.6, 22050, seed=k), 22050) for k in range(n)]
+
+
+@pytest.fixture
+def one_thread():
+    """Outputs are bit-identical for the same torch thread count: the local runs here use
+    one thread, like each Ray worker."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# --- the library, locally ----------------------------------------------------------------------
+
+def test_process_files_renders_a_folder_and_reports_each_file(tmp_path, style):
+    folder = tmp_path / "in"
+    inputs(folder, 2)
+    (folder / "broken.wav").write_bytes(b"RIFF not audio" * 20)
+    preset = load_preset("style 0.01", **TINY)
+    result = batch.process_files([folder], preset, tmp_path / "out", style=style)
+    assert [j.status for j in result.jobs] == ["failed", "ok", "ok"]  # sorted: broken first
+    assert "broken.wav" in result.jobs[0].error
+    assert result.exit_status == batch.EXIT_FAILED
+    assert result.line == "2 processed, 0 skipped, 1 failed"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "in0_style-0.01.wav", "in1_style-0.01.wav"]
+    summary = result.summary(preset="x")
+    assert summary["processed"] == 2 and summary["preset"] == "x"
+    assert summary["files"][1]["duration"] == pytest.approx(0.6)
+    # a NeuralStyle or a chain works too; the skip policy keeps what exists
+    again = batch.process_files([folder], NeuralStyle(style, preset), tmp_path / "out",
+                                policy="skip")
+    assert [j.status for j in again.jobs] == ["failed", "skipped", "skipped"]
+
+
+def test_plan_names_outputs_and_marks_clashes(tmp_path):
+    a = write(tmp_path / "x" / "a.wav", tone(0.2, 22050), 22050)
+    b = write(tmp_path / "y" / "a.wav", tone(0.2, 22050), 22050)
+    jobs = batch.plan([a, b, a], tmp_path / "out", template="{index:02d}-{stem}.{ext}",
+                      values=dict(preset="p", style="s", seed=1))
+    assert [j.output.name for j in jobs] == ["01-a.wav", "02-a.wav"]  # a given twice: once
+    jobs = batch.plan([a, b], tmp_path / "out")
+    assert [j.status for j in jobs] == ["pending", "failed"]
+    assert "also the output of" in jobs[1].error
+    with pytest.raises(BatchError, match="no audio files") as e:
+        (tmp_path / "empty").mkdir()
+        batch.plan([tmp_path / "empty"], tmp_path / "out")
+    assert e.value.option == "INPUT..."
+    with pytest.raises(BatchError, match="bogus"):
+        batch.plan([a], tmp_path / "out", template="{bogus}.wav")
+    with pytest.raises(BatchError, match="--bit-depth|bit depth"):
+        OutputOptions("mp3", 24).check()
+    assert [p["action"] for p in batch.dry_run(jobs)] == ["process", "fail"]
+
+
+def test_result_exit_status():
+    def result(*statuses):
+        return BatchResult([Job(Path(f"{k}.wav"), Path("o"), s) for k, s in enumerate(statuses)])
+
+    assert result("ok", "skipped").exit_status == 0
+    assert result("ok", "failed").exit_status == 1
+    assert result("failed", "interrupted").exit_status == 130
+    assert result("failed").failures() == [("0.wav", "")]
+
+
+def test_a_committed_output_is_recognised_on_retry(tmp_path, style):
+    # a Ray worker killed after giving the output its name: the retry does not render again
+    src = write(tmp_path / "a.wav", tone(0.4, 22050), 22050)
+    board = batch.build_board(load_preset("style 0.01", **TINY), style)
+    worker = batch._Worker(1)
+    worker.board = board
+    staging = tmp_path / "out" / ".staging"
+    staging.mkdir(parents=True)
+    job = Job(src, tmp_path / "out" / "a.wav")
+    first = worker.render_file([], job, staging / "0.wav", OutputOptions(), "error")
+    assert first.status == "ok", first.error
+    worker.board = None  # a retry must not render (it would fetch the chain and fail here)
+    again = worker.render_file([], Job(src, job.output), staging / "0.wav", OutputOptions(),
+                               "error")
+    assert (again.status, again.duration) == ("ok", pytest.approx(0.4))
+    # someone else's file under that name is never replaced
+    other = Job(src, tmp_path / "out" / "b.wav")
+    other.output.write_bytes(b"precious")
+    (staging / "1.wav").write_bytes(b"rendered")
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        batch._commit(staging / "1.wav", other, "error")
+    assert batch._commit(staging / "1.wav", other, "skip") == "skipped"
+    assert other.output.read_bytes() == b"precious"
+    assert batch._commit(staging / "1.wav", other, "overwrite") == "ok"
+    assert other.output.read_bytes() == b"rendered"
+
+
+def test_executor_ray_without_ray_says_what_to_install(tmp_path, style, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    src = write(tmp_path / "a.wav", tone(0.3, 22050), 22050)
+    with pytest.raises(BatchError, match=r"pip install 'neuralfx\[ray\]'"):
+        batch.process_files([src], load_preset("style 0.01", **TINY), tmp_path / "out",
+                            style=style, executor="ray")
+    result = invoke("process", src, "--style", style, "-o", tmp_path / "out", "-q",
+                    *TINY_SETS, "--executor", "ray")
+    assert result.exit_code == 2
+    assert "pip install 'neuralfx[ray]'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_ray_options_need_the_ray_executor(tmp_path, style):
+    src = write(tmp_path / "a.wav", tone(0.3, 22050), 22050)
+    result = invoke("process", src, "--style", style, "-o", tmp_path / "out", "-q",
+                    "--address", "auto")
+    assert result.exit_code == 2 and "--executor ray" in result.output
+
+
+# --- the Ray executor --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ray_runtime(tmp_path_factory):
+    ray = pytest.importorskip("ray")
+    import logging
+
+    from ray import cloudpickle
+
+    # test-only effects (a worker that dies) travel by value: workers cannot import tests/
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    root = tmp_path_factory.getbasetemp()
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024 * 1024,
+             logging_level=logging.ERROR, log_to_driver=False,
+             runtime_env={"env_vars": {"NEURALFX_CACHE_DIR": str(root / "cache"),
+                                       "NEURALFX_PRESET_DIR": str(root / "user-presets")}})
+    yield ray
+    ray.shutdown()
+    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
+def test_ray_runs_like_local_outputs_report_and_exit_status(tmp_path, style, ray_runtime,
+                                                            one_thread):
+    folder = tmp_path / "in"
+    good = inputs(folder, 3)
+    bad_files(folder)  # garbage, empty, NaN (and a missing path, given below)
+    runs = {}
+    for name, extra in [("local", []), ("ray", ["--executor", "ray"]),
+                        ("driver", ["--executor", "ray", "--ray-files", "driver"])]:
+        result = invoke("process", folder, folder / "missing.wav", "--style", style, "-o",
+                        tmp_path / name, "-q", "--json", *TINY_SETS, *extra)
+        runs[name] = result
+    local = json.loads(runs["local"].stdout)
+    assert runs["local"].exit_code == 1 and (local["processed"], local["failed"]) == (3, 4)
+    for name in ("ray", "driver"):
+        assert runs[name].exit_code == runs["local"].exit_code, runs[name].output
+        other = json.loads(runs[name].stdout)
+        for key in ("processed", "skipped", "failed", "interrupted"):
+            assert other[key] == local[key]
+        for a, b in zip(local["files"], other["files"]):
+            assert (a["input"], a["status"], a["error"]) == (b["input"], b["status"],
+                                                             b["error"])
+            assert a.get("duration") == b.get("duration")
+        assert runs[name].stderr.count("error:") == runs["local"].stderr.count("error:")
+        for f in good:
+            out = f"{f.stem}_style-0.01.wav"
+            assert np.array_equal(read(tmp_path / "local" / out)[0],
+                                  read(tmp_path / name / out)[0]), (name, out)
+        assert sorted(p.name for p in (tmp_path / name).iterdir()) == sorted(
+            p.name for p in (tmp_path / "local").iterdir())  # no staging folder left
+
+
+class DiesOnce(NeuralStyle):
+    """Kills its own worker process in the middle of its first render (a marker file says
+    whether it has been done)."""
+
+    def process_many_channels_first(self, signals, sample_rates):
+        if os.path.exists(self._marker):
+            os.unlink(self._marker)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().process_many_channels_first(signals, sample_rates)
+
+
+def test_ray_worker_killed_during_a_file_is_retried(tmp_path, style, ray_runtime, one_thread):
+    src = inputs(tmp_path / "in", 2)
+    preset = load_preset("style 0.01", **TINY)
+    marker = tmp_path / "kill-once"
+    marker.write_text("")
+    fx = DiesOnce(style, preset)
+    object.__setattr__(fx, "_marker", str(marker))
+    from neuralfx.chain import Pedalboard
+
+    result = batch.process_files(src, Pedalboard([fx]), tmp_path / "ray", executor="ray",
+                                 ray=RayOptions(workers=1, retries=2))
+    assert not marker.exists()  # a worker did die
+    assert [j.status for j in result.jobs] == ["ok", "ok"], [j.error for j in result.jobs]
+    local = batch.process_files(src, Pedalboard([NeuralStyle(style, preset)]),
+                                tmp_path / "local")
+    for job, ref in zip(result.jobs, local.jobs):
+        assert np.array_equal(read(job.output)[0], read(ref.output)[0])
+    assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == [
+        "in0_style-0.01.wav", "in1_style-0.01.wav"]
+
+
+def test_ray_never_overwrites_existing_outputs(tmp_path, style, ray_runtime):
+    a, b = inputs(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "in0_style-0.01.wav").write_bytes(b"precious")
+    preset = load_preset("style 0.01", **TINY)
+    for files in ("shared", "driver"):
+        result = batch.process_files([a, b], preset, out, style=style, executor="ray",
+                                     ray=RayOptions(files=files))
+        assert [j.status for j in result.jobs] == ["failed", "ok" if files == "shared"
+                                                   else "failed"]
+        assert "--overwrite" in result.jobs[0].error
+        assert (out / "in0_style-0.01.wav").read_bytes() == b"precious"
+        if files == "shared":
+            (out / "in1_style-0.01.wav").write_bytes(b"also precious")
+    result = batch.process_files([a, b], preset, out, style=style, executor="ray",
+                                 policy="skip")
+    assert [j.status for j in result.jobs] == ["skipped", "skipped"]
+    assert (out / "in1_style-0.01.wav").read_bytes() == b"also precious"
+
+
+def test_ray_bad_address_fails_fast(tmp_path, style, ray_runtime):
+    src = write(tmp_path / "a.wav", tone(0.3, 22050), 22050)
+    t0 = time.perf_counter()
+    result = invoke("process", src, "--style", style, "-o", tmp_path / "out", "-q",
+                    *TINY_SETS, "--executor", "ray", "--address", "127.0.0.1:9")
+    assert result.exit_code == 2, result.output
+    assert "cannot reach a Ray cluster at 127.0.0.1:9" in result.output
+    assert time.perf_counter() - t0 < 20
+    with pytest.raises(BatchError, match="HOST:PORT"):
+        batch.connect_ray("no-port-here")
