@@ -38,10 +38,18 @@ def inputs(folder: Path, n: int = 3) -> list[Path]:
     return [write(folder / f"in{k}.wav", tone(0.6, 22050, seed=k), 22050) for k in range(n)]
 
 
+def same_audio(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal shapes and samples within 2 LSB of 16-bit audio (a different seed, style or chunk
+    plan changes samples by orders of magnitude more)."""
+    return a.shape == b.shape and bool(np.abs(a - b).max(initial=0) <= 2 / 32768)
+
+
 @pytest.fixture
 def one_thread():
-    """Outputs are bit-identical for the same torch thread count: the local runs here use
-    one thread, like each Ray worker."""
+    """The local runs here use one thread, like each Ray worker. Outputs then agree to the
+    last bit or two of a 16-bit sample (:func:`same_audio`): torch's results depend on the thread
+    count a network's cached FFT kernels were built with, and in a full test run the driver
+    process may hold kernels an earlier test built at two threads."""
     import torch
 
     before = torch.get_num_threads()
@@ -196,8 +204,8 @@ def test_ray_runs_like_local_outputs_report_and_exit_status(tmp_path, style, ray
         assert runs[name].stderr.count("error:") == runs["local"].stderr.count("error:")
         for f in good:
             out = f"{f.stem}_style-0.01.wav"
-            assert np.array_equal(read(tmp_path / "local" / out)[0],
-                                  read(tmp_path / name / out)[0]), (name, out)
+            assert same_audio(read(tmp_path / "local" / out)[0],
+                              read(tmp_path / name / out)[0]), (name, out)
         assert sorted(p.name for p in (tmp_path / name).iterdir()) == sorted(
             p.name for p in (tmp_path / "local").iterdir())  # no staging folder left
 
@@ -229,7 +237,7 @@ def test_ray_worker_killed_during_a_file_is_retried(tmp_path, style, ray_runtime
     local = batch.process_files(src, Pedalboard([NeuralStyle(style, preset)]),
                                 tmp_path / "local")
     for job, ref in zip(result.jobs, local.jobs):
-        assert np.array_equal(read(job.output)[0], read(ref.output)[0])
+        assert same_audio(read(job.output)[0], read(ref.output)[0])
     assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == [
         "in0_style-0.01.wav", "in1_style-0.01.wav"]
 
