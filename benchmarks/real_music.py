@@ -284,21 +284,22 @@ def loudness(audio: np.ndarray, sr: int) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def seam_windows(seconds: float, chunk: float, overlap: float) -> list[tuple[float, float]]:
-    """Where chunk seams may be heard: for every chunk start ``k * (chunk - overlap)``, k >= 1,
-    that lies inside the clip, ``[start - 0.5 s, start + overlap + 0.5 s]`` (the crossfade and
-    half a second either side). None when the clip is one chunk. The engine moves the last
-    chunk back to end with the signal; its extra seam is not among these windows."""
-    step = chunk - overlap
-    if seconds <= chunk or step <= 0:
-        return []
-    out = []
-    k = 1
-    while k * step < seconds - overlap:
-        s = k * step
-        out.append((s - SEAM_MARGIN_SECONDS, s + overlap + SEAM_MARGIN_SECONDS))
-        k += 1
-    return out
+def seam_windows(seconds: float, settings) -> list[tuple[float, float]]:
+    """Where chunk seams may be heard: the overlap of every two neighbouring chunks of the plan
+    the engine makes for ``seconds`` of audio with ``settings`` (its analysis rate, hop,
+    chunk and overlap lengths and edge frames), widened by half a second either side. Empty
+    when the clip is one chunk."""
+    from neuralfx.chunking import plan_chunks
+    from neuralfx.spectral import n_frames
+
+    total = n_frames(int(round(seconds * settings.sample_rate)), settings.hop_length)
+    edge = settings.edge_frames
+    plan = plan_chunks(total + 2 * edge, settings.chunk_frames + 2 * edge,
+                       settings.overlap_frames, settings.receptive_field)
+    frame = settings.hop_length / settings.sample_rate
+    return [((plan.starts[i] - edge) * frame - SEAM_MARGIN_SECONDS,
+             (plan.stop(i - 1) - edge) * frame + SEAM_MARGIN_SECONDS)
+            for i in range(1, len(plan))]
 
 
 def seam_score(audio: np.ndarray, sr: int, windows: list[tuple[float, float]]) -> float | None:
@@ -325,6 +326,12 @@ def seam_score(audio: np.ndarray, sr: int, windows: list[tuple[float, float]]) -
     return float(flux[inside].max() / max(median, 1e-12))
 
 
+def _at_loudness(audio: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Mono ``audio`` at 22050 Hz scaled to the integrated loudness of ``reference``."""
+    a, b = loudness(audio, metrics.ANALYSIS_RATE), loudness(reference, metrics.ANALYSIS_RATE)
+    return audio if a is None or b is None else audio * 10 ** ((b - a) / 20)
+
+
 def measure(output: np.ndarray, out_sr: int, style: np.ndarray, content: np.ndarray | None,
             reference: np.ndarray, sr: int, windows: list[tuple[float, float]]) -> dict:
     """Every figure of one output. ``reference`` is the input for the loudness (content clip,
@@ -334,10 +341,19 @@ def measure(output: np.ndarray, out_sr: int, style: np.ndarray, content: np.ndar
     style_an = metrics._mono(style, sr)
     mean, per_seed = metrics.held_out_style_distance(out_an, style_an, metrics.ANALYSIS_RATE,
                                                      widths=metrics.EVAL_WIDTHS)
+    # The distance is level-sensitive (the same clip 6 dB down scores about 0.57), and the
+    # presets give the output the input's loudness while the literal pipeline leaves it where
+    # the optimisation ends, near the style's: so also compare each output brought to the
+    # style clip's loudness, which measures the texture alone
+    level_mean, level_per_seed = metrics.held_out_style_distance(
+        _at_loudness(out_an, style_an), style_an, metrics.ANALYSIS_RATE,
+        widths=metrics.EVAL_WIDTHS)
     out = np.asarray(output)
     return {
         "style_distance": mean,
         "style_distance_per_seed": per_seed,
+        "style_distance_level_matched": level_mean,
+        "style_distance_level_matched_per_seed": level_per_seed,
         "content_corr": (None if content is None else
                          metrics.content_similarity(out_an, metrics._mono(content, sr),
                                                     metrics.ANALYSIS_RATE)),
@@ -424,6 +440,18 @@ def run_preset(name: str, content: np.ndarray | None, style: np.ndarray, sr: int
     return out, {"wall_s": wall, "cpu_s": cpu, "device_setting": str(fx.device)}
 
 
+def save_output(folder: Path, run: dict, audio: np.ndarray, sr: int) -> Path:
+    """Keep an output (float WAV) to listen to or measure again without rendering it again."""
+    import soundfile
+
+    name = "_".join(str(run[k]) for k in ("content", "style", "seconds", "method", "seed"))
+    path = folder / (name.replace("/", "_").replace(" ", "_").replace("-_", "") + ".wav")
+    folder.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, np.asarray(audio, dtype=np.float32).reshape(-1, audio.shape[-1]).T,
+                    sr, subtype="FLOAT")
+    return path
+
+
 def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
     from neuralfx.presets import load_preset
 
@@ -439,7 +467,6 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
     settings = {name: load_preset(name, **overrides).settings for name in args.presets}
     classic = load_preset("style 0.01", **{k: v for k, v in overrides.items()
                                            if k in ("chunk_seconds", "overlap_seconds")})
-    base_chunk = (classic.settings.chunk_seconds, classic.settings.overlap_seconds)
     pairs = args.pair or [list(p) for p in DEFAULT_PAIRS]
     for content_name, style_name in pairs:
         texture = content_name == "-"
@@ -466,18 +493,19 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
                     if method == "literal baseline":
                         out, out_sr, info = run_baseline(content, style, sr, reference.shape[1],
                                                          seed, baseline_options)
-                        windows = seam_windows(seconds, *base_chunk)
+                        windows = seam_windows(seconds, classic.settings)
                         info["options"] = baseline_options
                     else:
                         out, info = run_preset(method, content, style, sr, seconds, seed,
                                                overrides)
                         out_sr = sr
-                        s = settings[method]
-                        windows = seam_windows(seconds, s.chunk_seconds, s.overlap_seconds)
+                        windows = seam_windows(seconds, settings[method])
                         info["overrides"] = overrides
                     run = {**common, "method": method, "seed": seed, **info,
                            "x_real_time": seconds / info["wall_s"],
                            **measure(out, out_sr, style, content, reference, sr, windows)}
+                    if args.save_audio is not None:
+                        run["audio"] = str(save_output(args.save_audio, run, out, out_sr))
                     doc["runs"].append(run)
                     _write(args.out, doc)
                     print(f"  {info['wall_s']:.1f} s wall ({run['x_real_time']:.2f}x real "
@@ -560,6 +588,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--style-offset", type=float, default=20.0)
     ap.add_argument("--out", type=Path, default=None, help="JSON, rewritten after every run")
     ap.add_argument("--merge", action="store_true", help="append to an existing --out")
+    ap.add_argument("--save-audio", type=Path, default=None, metavar="DIR",
+                    help="keep every output as a float WAV in DIR (never inside the repository)")
     ap.add_argument("--table", type=Path, default=None,
                     help="print markdown tables from this JSON and exit")
     ap.add_argument("--make-data", type=Path, default=None, metavar="DIR",

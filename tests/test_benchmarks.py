@@ -9,6 +9,7 @@ pytest.importorskip("scipy")
 pytest.importorskip("librosa")
 
 from benchmarks import bench_engine, signals  # noqa: E402
+from neuralfx.settings import Settings  # noqa: E402
 
 
 def test_signals_are_deterministic_and_bounded():
@@ -123,12 +124,14 @@ def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, mo
         ("content.wav", "literal baseline"), ("content.wav", "draft"),
         ("-", "literal baseline"), ("-", "draft texture")]
     for r in runs:
-        keys = ["style_distance", "rhythm_similarity", "wall_s", "cpu_s", "x_real_time",
-                "loudness_in_lufs", "loudness_out_lufs", "peak", "seam_score",
-                "seam_score_input"] + ([] if r["texture"] else ["content_corr"])
+        keys = ["style_distance", "style_distance_level_matched", "rhythm_similarity",
+                "wall_s", "cpu_s", "x_real_time", "loudness_in_lufs", "loudness_out_lufs",
+                "peak", "seam_score", "seam_score_input"]
+        keys += [] if r["texture"] else ["content_corr"]
         for key in keys:
             assert isinstance(r[key], (int, float)) and np.isfinite(r[key]), (r["method"], key)
         assert len(r["style_distance_per_seed"]) == 3
+        assert len(r["style_distance_level_matched_per_seed"]) == 3
         assert r["style_distance"] == pytest.approx(np.mean(r["style_distance_per_seed"]))
         assert r["clipped_samples"] == 0 and 0 < r["peak"] < 1 and r["seconds"] == 2
         assert r["seam_windows_s"] and r["seed"] == 0
@@ -172,8 +175,10 @@ def test_real_music_seam_score_and_midi_files():
     noise = np.random.default_rng(0).standard_normal(3 * sr).astype(np.float32) * 0.1
     jump = noise.copy()
     jump[int(1.5 * sr):] *= 8  # an abrupt level change inside the window
-    windows = real_music.seam_windows(3.0, 2.0, 0.5)
-    assert windows == [(1.0, 2.5)] and real_music.seam_windows(2.0, 2.0, 0.5) == []
+    s = Settings(chunk_seconds=2.0, overlap_seconds=0.5)
+    windows = real_music.seam_windows(3.0, s)
+    assert len(windows) == 1 and windows[0][1] - windows[0][0] == pytest.approx(1.5, abs=0.05)
+    assert real_music.seam_windows(1.9, s) == []  # one chunk
     assert real_music.seam_score(jump, sr, windows) > 2 * real_music.seam_score(noise, sr, windows)
     assert real_music.seam_score(noise, sr, []) is None
     for midi in (real_music.drums_midi(5.0), real_music.piano_strings_midi(5.0)):
