@@ -23,7 +23,6 @@ import numpy as np
 import torch
 
 from neuralfx.network import RandomNetwork, gram, random_network
-from neuralfx.settings import Settings
 from neuralfx.spectral import log_spectrogram
 
 ANALYSIS_RATE = 22050
@@ -57,11 +56,6 @@ def _mono(audio, sr: int, rate: int = ANALYSIS_RATE) -> np.ndarray:
 
         a = soxr.resample(a, sr, rate, quality="HQ")
     return a
-
-
-def _eval_settings(widths: tuple[int, ...] = EVAL_WIDTHS, seed: int = EVAL_SEED) -> Settings:
-    return Settings(sample_rate=ANALYSIS_RATE, n_fft=N_FFT, hop_length=HOP,
-                    n_filters=EVAL_FILTERS, kernel_sizes=widths, seed=seed, device="cpu")
 
 
 @functools.cache
