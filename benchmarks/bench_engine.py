@@ -449,8 +449,9 @@ def _median_time(fn, repeats: int = 3) -> tuple[float, float]:
 
 def part_precision(cfg: Config, state: dict) -> dict:
     """bf16 vs fp32 on this CPU: a 1024^3 matmul and one loss+gradient evaluation of a
-    ``precision_seconds`` chunk with the classic network. (Emulated bf16 is so slow that
-    bigger sizes cost minutes of a shared machine.)"""
+    ``precision_seconds`` chunk with the classic network, warm, with and without the style's
+    Gram factor. (Emulated bf16 is so slow that bigger sizes cost minutes of a shared
+    machine.)"""
     res: dict = {"machine": machine()}
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     for dt in (torch.float32, torch.bfloat16):
@@ -468,16 +469,32 @@ def part_precision(cfg: Config, state: dict) -> dict:
 
     spec = log_spectrogram(content, settings.n_fft, settings.hop_length)[None]
     x0 = torch.randn(spec.shape, generator=torch.Generator().manual_seed(0)) * 1e-3
+    stats = compute_style_statistics(style, settings)
     losses = {}
-    for dt in (torch.float32, torch.bfloat16):
-        net.weights_on(torch.device("cpu"), dt)  # cast once, outside the timing
-        obj = Objective(net, grams, spec, settings.content_weight, 1.0, dt)
-        w, c = time.perf_counter(), time.process_time()
-        losses[str(dt)] = float(obj(x0)[0][0])  # one evaluation: emulated bf16 is very slow
-        t, c = time.perf_counter() - w, time.process_time() - c
-        res[f"evaluation_{dt}"] = {"s": t, "cpu_s": c, "frames": spec.shape[-1]}
-        log(f"precision: one evaluation {dt}: {t:.2f} s wall, {c:.2f} s CPU")
-    for what in ("matmul_1024", "evaluation"):
+    # Warm both precisions first (weights cast, FFT kernels built), then time them in turns:
+    # a single cold evaluation counts the fp32 FFT kernels' construction against fp32. With
+    # the style's Gram factor (a style of up to n_filters / 2 frames, as in a render of a
+    # 10 s style) and without it (a long style).
+    for factor in (True, False):
+        factors = stats.factors if factor else None
+        objectives = {dt: Objective(net, grams, spec, settings.content_weight, 1.0, dt,
+                                    style_factors=factors)
+                      for dt in (torch.float32, torch.bfloat16)}
+        for obj in objectives.values():
+            obj(x0)
+        times = {dt: [] for dt in objectives}
+        for _ in range(3):
+            for dt, obj in objectives.items():
+                w, c = time.perf_counter(), time.process_time()
+                losses[f"{dt}_factor_{factor}"] = float(obj(x0)[0][0])
+                times[dt].append((time.perf_counter() - w, time.process_time() - c))
+        for dt, runs in times.items():
+            t, c = (float(np.median([r[k] for r in runs])) for k in (0, 1))
+            key = "evaluation" if factor else "evaluation_no_factor"
+            res[f"{key}_{dt}"] = {"s": t, "cpu_s": c, "frames": spec.shape[-1]}
+            log(f"precision: one evaluation {dt}, factor {factor}: {t:.2f} s wall, "
+                f"{c:.2f} s CPU (median of 3, warm)")
+    for what in ("matmul_1024", "evaluation", "evaluation_no_factor"):
         res[f"bf16_speedup_{what}_cpu"] = (res[f"{what}_torch.float32"]["cpu_s"]
                                            / res[f"{what}_torch.bfloat16"]["cpu_s"])
     res["losses"] = losses
