@@ -444,7 +444,9 @@ def save_output(folder: Path, run: dict, audio: np.ndarray, sr: int) -> Path:
     """Keep an output (float WAV) to listen to or measure again without rendering it again."""
     import soundfile
 
-    name = "_".join(str(run[k]) for k in ("content", "style", "seconds", "method", "seed"))
+    parts = [str(run[k]) for k in ("content", "style", "seconds", "method", "seed")]
+    parts += [f"{k}={v}" for k, v in sorted(run.get("overrides", {}).items())]
+    name = "_".join(parts)
     path = folder / (name.replace("/", "_").replace(" ", "_").replace("-_", "") + ".wav")
     folder.mkdir(parents=True, exist_ok=True)
     soundfile.write(path, np.asarray(audio, dtype=np.float32).reshape(-1, audio.shape[-1]).T,
