@@ -184,3 +184,12 @@ def test_real_music_seam_score_and_midi_files():
     for midi in (real_music.drums_midi(5.0), real_music.piano_strings_midi(5.0)):
         assert midi[:4] == b"MThd" and midi.count(b"MTrk") >= 2
         assert midi.endswith(b"\x00\xff\x2f\x00")
+
+
+def test_chunk_plan_benchmark_shows_no_double_work():
+    from benchmarks import chunk_plan
+
+    rows = {r["seconds"]: r for r in chunk_plan.rows(Settings())}
+    assert rows[10.006]["chunks"] == 1 and rows[10.006]["ratio_before"] == pytest.approx(2.0)
+    assert all(r["ratio"] <= 1.12 for r in rows.values())
+    assert "| 20 s | 862 | 3 x 319 |" in chunk_plan.main(["--seconds", "20"])

@@ -1,0 +1,57 @@
+"""Work the chunk plan asks for (issue 16, part 1): planned frames / signal frames by length.
+
+``python benchmarks/chunk_plan.py`` prints, for the classic settings (10 s chunks, 1 s overlap,
+5 edge frames each side), the number of chunks and the planned frames (chunks x chunk length)
+over the signal's frames, for the plan the engine makes and for the previous plan (chunks of
+exactly 10 s including the edges, the last one moved back to end at the last frame). Exact
+arithmetic, no audio: the figures do not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from neuralfx.chunking import _moved_back, plan_chunks
+from neuralfx.settings import Settings
+from neuralfx.spectral import n_frames
+
+LENGTHS = (5.0, 10.006, 10.5, 20.0, 30.0, 60.0, 240.0, 3600.0)
+
+
+def rows(settings: Settings, lengths: tuple[float, ...] = LENGTHS) -> list[dict]:
+    edge = settings.edge_frames
+    out = []
+    for seconds in lengths:
+        total = n_frames(int(round(seconds * settings.sample_rate)), settings.hop_length)
+        now = plan_chunks(total + 2 * edge, settings.chunk_frames + 2 * edge,
+                          settings.overlap_frames, settings.receptive_field)
+        longest = max(settings.chunk_frames, settings.receptive_field)
+        before = (plan_chunks(total + 2 * edge, longest, settings.overlap_frames,
+                              settings.receptive_field) if total + 2 * edge <= longest
+                  else _moved_back(total + 2 * edge, longest,
+                                   min(settings.overlap_frames, longest // 2)))
+        out.append({"seconds": seconds, "frames": total,
+                    "chunks": len(now), "length": now.length,
+                    "ratio": len(now) * now.length / total,
+                    "chunks_before": len(before), "length_before": before.length,
+                    "ratio_before": len(before) * before.length / total})
+    return out
+
+
+def main(argv: list[str] | None = None) -> str:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--seconds", type=float, nargs="+", default=list(LENGTHS))
+    args = p.parse_args(argv)
+    lines = ["| length | signal frames | chunks x frames | planned / signal | before: chunks x "
+             "frames | before: planned / signal |", "|---|---|---|---|---|---|"]
+    for r in rows(Settings(), tuple(args.seconds)):
+        lines.append(f"| {r['seconds']:g} s | {r['frames']} | {r['chunks']} x {r['length']} | "
+                     f"**{r['ratio']:.2f}** | {r['chunks_before']} x {r['length_before']} | "
+                     f"{r['ratio_before']:.2f} |")
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
