@@ -420,14 +420,9 @@ class Listener:
 
 def neural_effects(board) -> list:
     """The ``NeuralStyle`` effects of a chain (nested containers included), in order."""
-    from .effect import NeuralStyle
+    from .distributed import neural_effects
 
-    if isinstance(board, NeuralStyle):
-        return [board]
-    out = []
-    for item in getattr(board, "_items", []):
-        out += neural_effects(item)
-    return out
+    return neural_effects(board)
 
 
 def build_board(preset, style: Path | str | None = None, *, pre: Iterable = (),
@@ -494,7 +489,14 @@ class RayOptions:
       sees the input and output folders at the same paths, e.g. NFS) or ``"driver"`` (the
       driver reads the inputs and writes the outputs; audio travels through the object store,
       for output folders the workers cannot see).
-    - ``retries``: how often a file is retried on a new worker when its worker process dies.
+    - ``retries``: how often a file (or a batch of chunks) is retried on a new worker when its
+      worker process dies.
+    - ``chunks``: ``"auto"``, ``"on"`` or ``"off"``. On: the files are rendered one after the
+      other, each file's batches of chunks spread over the workers (``neuralfx.distributed``)
+      and joined in order on the driver, which reads the inputs and writes the outputs: one
+      long file also runs on every worker. Auto: on when the batch has fewer files than
+      workers and one of them is longer than a chunk (``chunk_seconds``); off: one task per
+      file. A chunk task whose worker dies is retried like a file.
     """
 
     address: str | None = None
@@ -502,6 +504,7 @@ class RayOptions:
     threads: int = 1
     files: str = "shared"
     retries: int = 3
+    chunks: str = "auto"
 
 
 @dataclass
@@ -657,16 +660,17 @@ def _step(job: Job, listener: Listener, keep_open: bool = False):
 
 
 def _run_local(jobs: list[Job], board, out: OutputOptions, policy: str, listener: Listener,
-               batch_files: int) -> None:
+               batch_files: int, announce: bool = True) -> None:
     """Every pending job in this process. With ``batch_files > 1`` up to that many files are
     rendered together (their chunks share the engine's batches, which fills a GPU); if such a
     group fails, its files are retried one by one, so the failure is reported for the file
     that caused it."""
     todo = [j for j in jobs if j.status == "pending"]
-    listener.start_files(len(jobs))
-    for job in jobs:
-        if job.status != "pending":
-            listener.file_done(job)
+    if announce:
+        listener.start_files(len(jobs))
+        for job in jobs:
+            if job.status != "pending":
+                listener.file_done(job)
     for g in range(0, len(todo), max(1, batch_files)):
         loaded = []
         for job in todo[g:g + max(1, batch_files)]:
@@ -804,6 +808,17 @@ class _Worker:
         """Renders audio the driver read (``files="driver"``); the driver writes it."""
         return self._board(shared).process(audio, rate)
 
+    def run_batch(self, style_box: list, settings, batch):
+        """Optimises one batch of a file's chunks (``RayOptions.chunks``): see
+        :class:`neuralfx.distributed.RayBatchRunner`."""
+        import ray
+
+        from .distributed import StyleCache, remote_batch
+
+        if getattr(self, "styles", None) is None:
+            self.styles = StyleCache()
+        return remote_batch(ray, self.styles, style_box, settings, batch)
+
 
 def _committed(staged: Path, output: Path) -> bool:
     try:
@@ -838,19 +853,12 @@ def _wants_gpu(board, ray) -> bool:
     return any(str(fx.device).startswith(("cuda", "auto")) for fx in neural_effects(board))
 
 
-@contextlib.contextmanager
-def _without_progress(board) -> Iterator[None]:
+def _without_progress(board):
     """The chain without its progress callbacks (they draw on this process's terminal and
     cannot travel to workers)."""
-    effects = neural_effects(board)
-    saved = [fx.progress for fx in effects]
-    for fx in effects:
-        fx.progress = None
-    try:
-        yield
-    finally:
-        for fx, p in zip(effects, saved):
-            fx.progress = p
+    from .distributed import effects_with
+
+    return effects_with(board, progress=None)
 
 
 def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: Listener,
@@ -858,6 +866,8 @@ def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: 
     """Every pending job as a task on a pool of Ray actors (see :class:`RayOptions`)."""
     if opts.files not in ("shared", "driver"):
         raise BatchError(f"{opts.files!r}: choose shared or driver", "--ray-files")
+    if opts.chunks not in ("auto", "on", "off"):
+        raise BatchError(f"{opts.chunks!r}: choose auto, on or off", "--ray-chunks")
     ray = import_ray()
     started = connect_ray(opts.address)
     staging: Path | None = None
@@ -873,16 +883,22 @@ def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: 
         threads = max(1, opts.threads)
         n = opts.workers or (int(ray.cluster_resources().get("GPU", 0)) if gpu else
                              max(1, int(ray.cluster_resources().get("CPU", 1)) // threads))
-        n = max(1, min(n, len(todo)))
+        chunks = opts.chunks == "on" or (opts.chunks == "auto" and len(todo) < n
+                                          and _longer_than_a_chunk(todo, board))
+        n = max(1, n if chunks else min(n, len(todo)))
+        actor = ray.remote(num_cpus=1 if gpu else threads, num_gpus=1 if gpu else 0,
+                           max_restarts=opts.retries, max_task_retries=opts.retries)(_Worker)
+        actors = [actor.remote(threads) for _ in range(n)]
+        if chunks:  # this process reads, joins and writes; the workers optimise chunks
+            _run_chunks(ray, todo, board, actors, lambda: actor.remote(threads), out, policy,
+                        listener)
+            return
         # the style statistics once, here; every worker gets them from the object store
         statistics = [fx.style_statistics() for fx in neural_effects(board)]
         with _without_progress(board):
             board_ref = ray.put(board)
-        actor = ray.remote(num_cpus=1 if gpu else threads, num_gpus=1 if gpu else 0,
-                           max_restarts=opts.retries, max_task_retries=opts.retries)(_Worker)
         stats_ref = ray.put(statistics)
         shared = [board_ref, stats_ref]
-        actors = [actor.remote(threads) for _ in range(n)]
         if opts.files == "shared":
             staging = _output_root(todo) / f".neuralfx-staging-{uuid.uuid4().hex[:12]}"
             staging.mkdir(parents=True, exist_ok=True)
@@ -893,6 +909,39 @@ def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: 
             shutil.rmtree(staging, ignore_errors=True)
         if started:
             ray.shutdown()
+
+
+def _run_chunks(ray, todo: list[Job], board, actors: list, new_actor, out: OutputOptions,
+                policy: str, listener: Listener) -> None:
+    """The files one after the other, as the local executor renders them, but with every
+    file's batches of chunks optimised by the actors (:class:`RayOptions`, ``chunks``)."""
+    from .distributed import RayBatchRunner, using_runner
+
+    runner = RayBatchRunner(ray, actors, new_actor)
+    try:
+        with using_runner(board, runner):
+            _run_local(todo, board, out, policy, listener, 1, announce=False)
+    except KeyboardInterrupt:
+        for a in runner.actors:
+            ray.kill(a, no_restart=True)
+        raise
+
+
+def _longer_than_a_chunk(jobs: list[Job], board) -> bool:
+    """Whether an input is longer than one chunk of the chain's (first) neural effect."""
+    from pedalboard.io import AudioFile
+
+    effects = neural_effects(board)
+    if not effects:
+        return False
+    for job in jobs:
+        try:
+            with AudioFile(str(job.source)) as f:
+                if f.frames / f.samplerate > effects[0].chunk_seconds:
+                    return True
+        except Exception:  # noqa: BLE001 - a probe only; the read reports real problems
+            continue
+    return False
 
 
 def _output_root(jobs: list[Job]) -> Path:

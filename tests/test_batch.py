@@ -265,3 +265,76 @@ def test_ray_bad_address_fails_fast(tmp_path, style, ray_runtime):
     assert time.perf_counter() - t0 < 20
     with pytest.raises(BatchError, match="HOST:PORT"):
         batch.connect_ray("no-port-here")
+
+
+# --- one long file across the Ray workers (RayOptions.chunks) ----------------------------------
+
+LONG = dict(TINY, chunk_seconds=1.0, overlap_seconds=0.25, memory_budget_mb=1)
+
+
+def long_file(folder: Path) -> Path:
+    return write(folder / "long.wav", tone(3.3, 22050, channels=2, seed=5), 22050)
+
+
+@pytest.mark.parametrize("extra", [dict(), dict(waveform_iterations=2)])
+def test_one_long_file_on_ray_chunk_tasks_equals_the_local_render(tmp_path, style, ray_runtime,
+                                                                   one_thread, extra):
+    src = long_file(tmp_path / "in")
+    preset = load_preset("style 0.01", **LONG, **extra)
+    local = batch.process_files([src], preset, tmp_path / "local", style=style)
+    used = []
+    from neuralfx import distributed
+
+    class Counting(distributed.RayBatchRunner):
+        def __call__(self, batches, style_, settings):
+            for result in super().__call__(batches, style_, settings):
+                used.append(result.shape)
+                yield result
+
+    original = distributed.RayBatchRunner
+    distributed.RayBatchRunner = Counting
+    try:  # 1 file, 2 workers: auto sends its chunks to the workers
+        result = batch.process_files([src], preset, tmp_path / "ray", style=style,
+                                     executor="ray")
+    finally:
+        distributed.RayBatchRunner = original
+    assert [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
+    assert len(used) > 4  # chunk batches did go to the workers (one chunk per batch here)
+    assert (result.jobs[0].duration, result.jobs[0].channels) == (pytest.approx(3.3), 2)
+    assert np.array_equal(read(result.jobs[0].output)[0], read(local.jobs[0].output)[0])
+    off = batch.process_files([src], preset, tmp_path / "off", style=style, executor="ray",
+                              ray=RayOptions(chunks="off"))
+    assert np.array_equal(read(off.jobs[0].output)[0], read(local.jobs[0].output)[0])
+
+
+def test_ray_worker_killed_during_a_chunk_task_is_retried(tmp_path, style, ray_runtime,
+                                                          one_thread, monkeypatch):
+    src = long_file(tmp_path / "in")
+    preset = load_preset("style 0.01", **LONG)
+    from neuralfx import distributed
+
+    killed = []
+
+    def pid(actor) -> int:
+        return ray_runtime.get(actor.__ray_call__.remote(lambda w: os.getpid()))
+
+    class KillsOnce(distributed.RayBatchRunner):
+        """Kills the worker of the first batch while its batches are in flight (the first
+        result is awaited right after the first batches are sent)."""
+
+        def __init__(self, ray, actors, new_actor=None):
+            super().__init__(ray, actors, new_actor)
+            self.pids = {id(a): pid(a) for a in actors}
+
+        def _result(self, actor, ref):
+            if not killed:
+                os.kill(self.pids[id(actor)], signal.SIGKILL)
+                killed.append(actor)
+            return super()._result(actor, ref)
+
+    monkeypatch.setattr(distributed, "RayBatchRunner", KillsOnce)
+    result = batch.process_files([src], preset, tmp_path / "ray", style=style, executor="ray",
+                                 ray=RayOptions(chunks="on", workers=2, retries=2))
+    assert killed and [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
+    local = batch.process_files([src], preset, tmp_path / "local", style=style)
+    assert np.array_equal(read(result.jobs[0].output)[0], read(local.jobs[0].output)[0])
