@@ -258,6 +258,12 @@ def process(
                                        "themselves (the folders are on a filesystem every "
                                        "node sees). driver: the driver reads and writes; "
                                        "audio travels through Ray's object store."),
+    ray_chunks: str = typer.Option("auto", "--ray-chunks",
+                                   help="on: each file's chunks are optimised by all the Ray "
+                                        "workers and joined by the driver, which reads and "
+                                        "writes (one long file on many workers). auto: on "
+                                        "for fewer files than workers. off: one task per "
+                                        "file."),
 ) -> None:
     """Apply a neural style (and a chain of pedalboard effects) to audio files.
 
@@ -280,8 +286,10 @@ def process(
                      "--skip-existing / --overwrite")
     if executor not in EXECUTORS:
         raise _usage(f"{executor!r}: choose one of {', '.join(EXECUTORS)}", "--executor")
-    if executor != "ray" and (address is not None or workers or ray_files != "shared"):
-        raise _usage("--address, --workers and --ray-files need --executor ray", "--executor")
+    if executor != "ray" and (address is not None or workers or ray_files != "shared"
+                              or ray_chunks != "auto"):
+        raise _usage("--address, --workers, --ray-files and --ray-chunks need --executor ray",
+                     "--executor")
     output = OutputOptions(fmt, bit_depth, sample_rate, quality)
     with _usage_errors():
         output.check()
@@ -332,7 +340,8 @@ def process(
     with ui, _usage_errors(), quiet_stdout:
         result = run_jobs(jobs, board, output=output, policy=policy, executor=executor,
                           batch_files=batch_files, listener=ui,
-                          ray=RayOptions(address, workers, threads_per_worker, ray_files))
+                          ray=RayOptions(address, workers, threads_per_worker, ray_files,
+                                         chunks=ray_chunks))
     raise typer.Exit(_report(result, ui, as_json, dict(
         preset=preset_obj.name, style=str(style) if style else None, output_dir=str(output_dir),
         seconds=round(result.seconds, 3), settings=preset_obj.settings.as_dict())))
