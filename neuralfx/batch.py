@@ -431,17 +431,41 @@ def build_board(preset, style: Path | str | None = None, *, pre: Iterable = (),
     of ``style`` (analysed once, on first use), the preset's post plugins, ``post`` plugins.
     A style that cannot be read is a :class:`BatchError` naming ``--style``."""
     from .chain import Pedalboard
-    from .effect import NeuralStyle
     from .presets import Preset, load_preset
 
     preset = preset if isinstance(preset, Preset) else load_preset(preset)
-    try:
-        effect = NeuralStyle(style=str(style) if style is not None else None, preset=preset,
-                             progress=progress)
-    except (ValueError, OSError, RuntimeError) as e:  # FileNotFoundError included
-        raise BatchError(message(e), "--style") from None
+    effect = make_effect(preset, style, progress)
     return Pedalboard(list(pre) + preset.pre_plugins() + [effect] + preset.post_plugins()
                       + list(post))
+
+
+def make_effect(preset, style: Path | str | None = None, progress=None):
+    """A ``NeuralStyle`` of ``style`` (analysed once, on first use) with ``preset``; a style
+    that cannot be read is a :class:`BatchError` naming ``--style``."""
+    from .effect import NeuralStyle
+
+    try:
+        return NeuralStyle(style=str(style) if style is not None else None, preset=preset,
+                           progress=progress)
+    except (ValueError, OSError, RuntimeError) as e:  # FileNotFoundError included
+        raise BatchError(message(e), "--style") from None
+
+
+def resolve_style(preset, style: Path | None) -> Path | None:
+    """The style of a batch: ``style``, else the file the preset refers to (imported bundles
+    carry one; checked against the hash the preset records). A style transfer preset without
+    either is a :class:`BatchError` naming ``--style``."""
+    if style is None:
+        try:
+            style = preset.style_path(check=True)
+        except (KeyError, ValueError, OSError) as e:
+            raise BatchError(f"{message(e)}; pass --style FILE", "--style") from None
+    if style is None and not preset.settings.is_texture:
+        s = preset.settings
+        raise BatchError(f"preset {preset.name!r} is a style transfer (content_weight = "
+                         f"{s.content_weight:g}, envelope_weight = {s.envelope_weight:g}) and "
+                         "needs --style FILE; the texture presets work without one", "--style")
+    return style
 
 
 def template_values(board) -> dict[str, Any]:
