@@ -475,11 +475,16 @@ def template_values(board) -> dict[str, Any]:
     if not effects:
         return dict(preset="chain", style="none", seed=0)
     fx = effects[0]
-    preset = fx.preset if isinstance(fx.preset, str) else fx.preset.name
-    style = fx.style
+    return name_values(fx.preset if isinstance(fx.preset, str) else fx.preset.name, fx.style,
+                       fx.seed)
+
+
+def name_values(preset: str, style, seed: int) -> dict[str, Any]:
+    """The template's preset, style and seed fields: the preset's name and the style file's
+    stem made file-name safe (``self`` without a style, ``array`` for audio in memory)."""
     style = slug(Path(os.fspath(style)).stem) if isinstance(style, (str, os.PathLike)) else (
         "self" if style is None else "array")
-    return dict(preset=slug(preset), style=style, seed=fx.seed)
+    return dict(preset=slug(preset), style=style, seed=seed)
 
 
 def auto_batch_files(board) -> int:
@@ -573,6 +578,17 @@ class BatchResult:
                     files=[j.summary() for j in self.jobs])
 
 
+def check_executor(executor: str, ray: RayOptions | None = None) -> None:
+    """A known executor, and Ray options (but threads) only with the Ray executor; else
+    :class:`BatchError`."""
+    if executor not in EXECUTORS:
+        raise BatchError(f"{executor!r}: choose one of {', '.join(EXECUTORS)}", "--executor")
+    if executor != "ray" and ray is not None and (ray.address, ray.workers, ray.files,
+                                                   ray.chunks) != (None, 0, "shared", "auto"):
+        raise BatchError("--address, --workers, --ray-files and --ray-chunks need --executor "
+                         "ray", "--executor")
+
+
 def run_jobs(jobs: list[Job], board, *, output: OutputOptions | None = None,
              policy: str = "error", executor: str = "local", batch_files: int = 0,
              listener: Listener | None = None, ray: RayOptions | None = None) -> BatchResult:
@@ -586,9 +602,7 @@ def run_jobs(jobs: list[Job], board, *, output: OutputOptions | None = None,
     """
     if policy not in POLICIES:
         raise BatchError(f"policy {policy!r}: choose one of {', '.join(POLICIES)}")
-    if executor not in EXECUTORS:
-        raise BatchError(f"executor {executor!r}: choose one of {', '.join(EXECUTORS)}",
-                         "--executor")
+    check_executor(executor, ray)
     output = output or OutputOptions()
     listener = listener or Listener()
     t0 = time.perf_counter()

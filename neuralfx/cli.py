@@ -28,7 +28,6 @@ from ._version import __version__
 from .batch import (
     DEFAULT_OUTPUT_DIR,
     DEFAULT_TEMPLATE,
-    EXECUTORS,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     FORMATS,
@@ -38,14 +37,15 @@ from .batch import (
     OutputOptions,
     RayOptions,
     build_board,
+    check_executor,
     check_template,
     describe_error,
     dry_run,
     import_ray,
+    name_values,
     plan,
     resolve_style,
     run_jobs,
-    slug,
     with_path,
 )
 from .batch import message as _message
@@ -104,18 +104,26 @@ def _usage(message: str, param: str | None = None) -> typer.BadParameter:
     return typer.BadParameter(message, param_hint=param)
 
 
+def _failure(text: str) -> typer.Exit:
+    """Prints ``error: text`` on stderr; the exit (code 1) to raise."""
+    Console(stderr=True).print(f"[red]error:[/red] {escape(text)}")
+    return typer.Exit(EXIT_FAILED)
+
+
+def _note(text: str) -> None:
+    """A message on stderr (stdout carries only what was asked for)."""
+    Console(stderr=True, highlight=False).print(text)
+
+
 def _overrides(sets: list[str] | None, seed: int | None = None,
                device: str | None = None) -> dict[str, Any]:
     """``--set key=value`` options (typed by the preset module), then ``--seed``/``--device``."""
-    from .presets import parse_override
+    from .presets import parse_overrides
 
-    out: dict[str, Any] = {}
-    for item in sets or []:
-        try:
-            key, value = parse_override(item)
-        except (ValueError, KeyError, TypeError) as e:
-            raise _usage(_message(e), "--set") from None
-        out[key] = value
+    try:
+        out = parse_overrides(sets or [])
+    except (ValueError, KeyError, TypeError) as e:
+        raise _usage(_message(e), "--set") from None
     if seed is not None:
         out["seed"] = seed
     if device is not None:
@@ -279,14 +287,10 @@ def process(
     if skip_existing and overwrite:
         raise _usage("--skip-existing and --overwrite exclude each other; pass one",
                      "--skip-existing / --overwrite")
-    if executor not in EXECUTORS:
-        raise _usage(f"{executor!r}: choose one of {', '.join(EXECUTORS)}", "--executor")
-    if executor != "ray" and (address is not None or workers or ray_files != "shared"
-                              or ray_chunks != "auto"):
-        raise _usage("--address, --workers, --ray-files and --ray-chunks need --executor ray",
-                     "--executor")
+    ray = RayOptions(address, workers, threads_per_worker, ray_files, chunks=ray_chunks)
     output = OutputOptions(fmt, bit_depth, sample_rate, quality)
     with _usage_errors():
+        check_executor(executor, ray)
         output.check()
         check_template(name_template)
     if style is not None and not style.is_file():
@@ -303,9 +307,7 @@ def process(
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from None
 
-    values = dict(preset=slug(preset_obj.name),
-                  style=slug(style.stem) if style is not None else "self",
-                  seed=preset_obj.settings.seed)
+    values = name_values(preset_obj.name, style, preset_obj.settings.seed)
     with _usage_errors():
         jobs = plan(inputs, output_dir, recursive=recursive, template=name_template, fmt=fmt,
                     values=values)
@@ -330,9 +332,7 @@ def process(
         contextlib.nullcontext())
     with ui, _usage_errors(), quiet_stdout:
         result = run_jobs(jobs, board, output=output, policy=policy, executor=executor,
-                          batch_files=batch_files, listener=ui,
-                          ray=RayOptions(address, workers, threads_per_worker, ray_files,
-                                         chunks=ray_chunks))
+                          batch_files=batch_files, listener=ui, ray=ray)
     raise typer.Exit(_report(result, ui, as_json, dict(
         preset=preset_obj.name, style=str(style) if style else None, output_dir=str(output_dir),
         seconds=round(result.seconds, 3), settings=preset_obj.settings.as_dict())))
@@ -524,7 +524,7 @@ def presets_save(
                      "NAME") from None
     except ValueError as e:
         raise _usage(_message(e), "NAME") from None
-    Console(stderr=True, highlight=False).print(f"saved user preset {name!r} to {path}")
+    _note(f"saved user preset {name!r} to {path}")
 
 
 @presets_app.command("delete", epilog="Example: neuralfx presets delete mine")
@@ -539,7 +539,7 @@ def presets_delete(name: str = typer.Argument(..., help="User preset to delete."
         delete_user_preset(name)
     except (KeyError, FileNotFoundError, ValueError) as e:
         raise _usage(_message(e), "NAME") from None
-    Console(stderr=True, highlight=False).print(f"deleted user preset {name!r}")
+    _note(f"deleted user preset {name!r}")
 
 
 @presets_app.command("export", epilog="Example: neuralfx presets export mine -o mine.nfx "
@@ -566,9 +566,8 @@ def presets_export(
     try:
         export_bundle(preset, output, style_path=style)
     except (ValueError, OSError) as e:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(_message(e))}")
-        raise typer.Exit(EXIT_FAILED) from None
-    Console(stderr=True, highlight=False).print(f"exported {preset.name!r} to {output}")
+        raise _failure(_message(e)) from None
+    _note(f"exported {preset.name!r} to {output}")
 
 
 @presets_app.command("import", epilog="Example: neuralfx presets import mine.zip --name theirs")
@@ -595,10 +594,8 @@ def presets_import(
         raise _usage(f"{_message(e).split('; import with')[0]}; pass --overwrite or --name",
                      "BUNDLE") from None
     except (ValueError, OSError, KeyError) as e:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(with_path(bundle, _message(e)))}")
-        raise typer.Exit(EXIT_FAILED) from None
-    Console(stderr=True, highlight=False).print(
-        f"imported preset {preset.name!r}" + (f" with style {style_path}" if style_path else "")
+        raise _failure(with_path(bundle, _message(e))) from None
+    _note(f"imported preset {preset.name!r}" + (f" with style {style_path}" if style_path else "")
         + f"; use it with --preset {preset.name!r}")
 
 
@@ -649,8 +646,7 @@ def demo(
     try:
         content_path, style_path = example_file("melody.wav"), example_file("texture.wav")
     except FileNotFoundError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(_message(e))}")
-        raise typer.Exit(EXIT_FAILED) from None
+        raise _failure(_message(e)) from None
     overrides = _overrides(sets, None, device)
     preset_obj = _load_preset(preset, overrides)
     _check_device(preset_obj)
@@ -665,8 +661,7 @@ def demo(
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as e:  # noqa: BLE001
-        Console(stderr=True).print(f"[red]error:[/red] {escape(describe_error(e))}")
-        raise typer.Exit(EXIT_FAILED) from None
+        raise _failure(describe_error(e)) from None
     seconds = time.perf_counter() - t0
     typer.echo(f"neuralfx demo ({preset_obj.name}, {seconds:.1f} s) wrote to {output_dir}:")
     for path in written:
