@@ -41,13 +41,18 @@ def inputs(folder: Path, n: int = 3) -> list[Path]:
 @pytest.fixture
 def one_thread():
     """Outputs are bit-identical for the same torch thread count: the local runs here use
-    one thread, like each Ray worker."""
+    one thread, like each Ray worker. The network this process keeps (with the kernels it
+    derives on first use) is dropped, so that it too is built at one thread, as in a worker."""
     import torch
+
+    from neuralfx.network import random_network
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
+    random_network.cache_clear()
     yield
     torch.set_num_threads(before)
+    random_network.cache_clear()
 
 
 # --- the library, locally ----------------------------------------------------------------------
