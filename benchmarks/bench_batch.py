@@ -15,6 +15,16 @@ seed per file) in the style of the rhythmic-noise clip, in one run:
 
 Prints files per hour for every mode and the ratios to ``serial``, and writes them as JSON
 (``--out``). The preset is an option: its cost changes as the presets are tuned.
+
+One long file across the workers (``RayOptions.chunks``, ``neuralfx.distributed``)::
+
+    python -m benchmarks.bench_batch --long --preset draft --seconds 120 --workers 2 \
+        --modes serial,ray
+
+``--long`` renders one file of ``--seconds``; its ``ray`` mode sends the file's batches of
+chunks to the workers and joins them on the driver (``chunks="on"``). Smaller batches than the
+serial run's change the float rounding only: the JSON records the largest sample difference.
+``--set KEY=VALUE`` overrides preset parameters (tiny settings for a smoke test).
 """
 
 from __future__ import annotations
@@ -74,14 +84,19 @@ def run(args: argparse.Namespace) -> dict:
     for m in modes:
         if m not in MODES:
             raise SystemExit(f"unknown mode {m!r}; choose from {', '.join(MODES)}")
-    preset = load_preset(args.preset, device="cpu")
-    results: dict = {"preset": args.preset, "files": args.files, "seconds_per_file":
-                     args.seconds, "workers": args.workers, "threads_per_worker":
-                     args.threads, "machine": machine(), "modes": {}}
+    from neuralfx.presets import parse_override
+
+    overrides = dict(parse_override(item) for item in args.set)
+    preset = load_preset(args.preset, device="cpu", **overrides)
+    files = 1 if args.long else args.files
+    results: dict = {"preset": args.preset, "overrides": overrides, "long": args.long,
+                     "files": files, "seconds_per_file": args.seconds, "workers":
+                     args.workers, "threads_per_worker": args.threads, "machine": machine(),
+                     "modes": {}}
     default_threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        inputs = make_inputs(root, args.files, args.seconds)
+        inputs = make_inputs(root, files, args.seconds)
         style = root / "style.wav"
         sf.write(style, signals.clip("rhythmic_noise", 10.0, 22050), 22050, subtype="PCM_16")
         # the style statistics are cached on disk: compute them once outside the clocks
@@ -102,7 +117,8 @@ def run(args: argparse.Namespace) -> dict:
                 t0 = time.perf_counter()
                 result = process_files(inputs, preset, out, style=style, executor="ray",
                                        ray=RayOptions(workers=args.workers,
-                                                      threads=args.threads))
+                                                      threads=args.threads,
+                                                      chunks="on" if args.long else "off"))
                 seconds = time.perf_counter() - t0
                 ray.shutdown()
             else:
@@ -115,7 +131,8 @@ def run(args: argparse.Namespace) -> dict:
                 raise SystemExit(f"{mode}: {result.line}: {result.failures()}")
             results["modes"][mode] = {
                 "seconds": round(seconds, 2),
-                "files_per_hour": round(3600 * args.files / seconds, 1),
+                "files_per_hour": round(3600 * files / seconds, 1),
+                "audio_seconds_per_second": round(files * args.seconds / seconds, 3),
                 "torch_threads": (args.threads if mode in ("serial", "ray")
                                   else default_threads),
                 "outputs": sorted(p.name for p in out.rglob("*.wav")),
@@ -126,6 +143,8 @@ def run(args: argparse.Namespace) -> dict:
             b = [sf.read(root / "out-ray" / n)[0] for n in results["modes"]["ray"]["outputs"]]
             results["ray_outputs_identical_to_serial"] = all(
                 np.array_equal(x, y) for x, y in zip(a, b)) and len(a) == len(b)
+            results["ray_max_abs_difference"] = max(
+                (float(np.max(np.abs(x - y))) for x, y in zip(a, b)), default=0.0)
     base = results["modes"].get("serial", {}).get("files_per_hour")
     for r in results["modes"].values():
         r.pop("outputs")
@@ -143,6 +162,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, default=1, help="torch threads per Ray worker and "
                                                            "for the serial mode")
     p.add_argument("--modes", default=",".join(MODES))
+    p.add_argument("--long", action="store_true",
+                   help="one file of --seconds, its chunks spread over the Ray workers")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a preset parameter (repeatable)")
     p.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
     args = p.parse_args(argv)
     results = run(args)
@@ -153,11 +176,14 @@ def main(argv: list[str] | None = None) -> dict:
         pass
     for mode, r in results["modes"].items():
         ratio = f", {r['ratio_to_serial']:.2f}x serial" if "ratio_to_serial" in r else ""
-        print(f"{mode:>20}: {r['files_per_hour']:8.1f} files/hour ({r['seconds']:.1f} s for "
-              f"{args.files} files of {args.seconds:g} s, {r['torch_threads']} torch "
+        rate = (f"{r['audio_seconds_per_second']:6.2f}x real time" if args.long else
+                f"{r['files_per_hour']:8.1f} files/hour")
+        print(f"{mode:>20}: {rate} ({r['seconds']:.1f} s for "
+              f"{results['files']} files of {args.seconds:g} s, {r['torch_threads']} torch "
               f"thread(s){ratio})")
     if "ray_outputs_identical_to_serial" in results:
-        print(f"ray outputs identical to serial: {results['ray_outputs_identical_to_serial']}")
+        print(f"ray outputs identical to serial: {results['ray_outputs_identical_to_serial']} "
+              f"(largest difference {results['ray_max_abs_difference']:.2e})")
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
     return results

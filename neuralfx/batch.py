@@ -420,14 +420,9 @@ class Listener:
 
 def neural_effects(board) -> list:
     """The ``NeuralStyle`` effects of a chain (nested containers included), in order."""
-    from .effect import NeuralStyle
+    from .distributed import neural_effects
 
-    if isinstance(board, NeuralStyle):
-        return [board]
-    out = []
-    for item in getattr(board, "_items", []):
-        out += neural_effects(item)
-    return out
+    return neural_effects(board)
 
 
 def build_board(preset, style: Path | str | None = None, *, pre: Iterable = (),
@@ -436,17 +431,41 @@ def build_board(preset, style: Path | str | None = None, *, pre: Iterable = (),
     of ``style`` (analysed once, on first use), the preset's post plugins, ``post`` plugins.
     A style that cannot be read is a :class:`BatchError` naming ``--style``."""
     from .chain import Pedalboard
-    from .effect import NeuralStyle
     from .presets import Preset, load_preset
 
     preset = preset if isinstance(preset, Preset) else load_preset(preset)
-    try:
-        effect = NeuralStyle(style=str(style) if style is not None else None, preset=preset,
-                             progress=progress)
-    except (ValueError, OSError, RuntimeError) as e:  # FileNotFoundError included
-        raise BatchError(message(e), "--style") from None
+    effect = make_effect(preset, style, progress)
     return Pedalboard(list(pre) + preset.pre_plugins() + [effect] + preset.post_plugins()
                       + list(post))
+
+
+def make_effect(preset, style: Path | str | None = None, progress=None):
+    """A ``NeuralStyle`` of ``style`` (analysed once, on first use) with ``preset``; a style
+    that cannot be read is a :class:`BatchError` naming ``--style``."""
+    from .effect import NeuralStyle
+
+    try:
+        return NeuralStyle(style=str(style) if style is not None else None, preset=preset,
+                           progress=progress)
+    except (ValueError, OSError, RuntimeError) as e:  # FileNotFoundError included
+        raise BatchError(message(e), "--style") from None
+
+
+def resolve_style(preset, style: Path | None) -> Path | None:
+    """The style of a batch: ``style``, else the file the preset refers to (imported bundles
+    carry one; checked against the hash the preset records). A style transfer preset without
+    either is a :class:`BatchError` naming ``--style``."""
+    if style is None:
+        try:
+            style = preset.style_path(check=True)
+        except (KeyError, ValueError, OSError) as e:
+            raise BatchError(f"{message(e)}; pass --style FILE", "--style") from None
+    if style is None and not preset.settings.is_texture:
+        s = preset.settings
+        raise BatchError(f"preset {preset.name!r} is a style transfer (content_weight = "
+                         f"{s.content_weight:g}, envelope_weight = {s.envelope_weight:g}) and "
+                         "needs --style FILE; the texture presets work without one", "--style")
+    return style
 
 
 def template_values(board) -> dict[str, Any]:
@@ -456,11 +475,16 @@ def template_values(board) -> dict[str, Any]:
     if not effects:
         return dict(preset="chain", style="none", seed=0)
     fx = effects[0]
-    preset = fx.preset if isinstance(fx.preset, str) else fx.preset.name
-    style = fx.style
+    return name_values(fx.preset if isinstance(fx.preset, str) else fx.preset.name, fx.style,
+                       fx.seed)
+
+
+def name_values(preset: str, style, seed: int) -> dict[str, Any]:
+    """The template's preset, style and seed fields: the preset's name and the style file's
+    stem made file-name safe (``self`` without a style, ``array`` for audio in memory)."""
     style = slug(Path(os.fspath(style)).stem) if isinstance(style, (str, os.PathLike)) else (
         "self" if style is None else "array")
-    return dict(preset=slug(preset), style=style, seed=fx.seed)
+    return dict(preset=slug(preset), style=style, seed=seed)
 
 
 def auto_batch_files(board) -> int:
@@ -494,7 +518,14 @@ class RayOptions:
       sees the input and output folders at the same paths, e.g. NFS) or ``"driver"`` (the
       driver reads the inputs and writes the outputs; audio travels through the object store,
       for output folders the workers cannot see).
-    - ``retries``: how often a file is retried on a new worker when its worker process dies.
+    - ``retries``: how often a file (or a batch of chunks) is retried on a new worker when its
+      worker process dies.
+    - ``chunks``: ``"auto"``, ``"on"`` or ``"off"``. On: the files are rendered one after the
+      other, each file's batches of chunks spread over the workers (``neuralfx.distributed``)
+      and joined in order on the driver, which reads the inputs and writes the outputs: one
+      long file also runs on every worker. Auto: on when the batch has fewer files than
+      workers and one of them is longer than a chunk (``chunk_seconds``); off: one task per
+      file. A chunk task whose worker dies is retried like a file.
     """
 
     address: str | None = None
@@ -502,6 +533,7 @@ class RayOptions:
     threads: int = 1
     files: str = "shared"
     retries: int = 3
+    chunks: str = "auto"
 
 
 @dataclass
@@ -546,6 +578,17 @@ class BatchResult:
                     files=[j.summary() for j in self.jobs])
 
 
+def check_executor(executor: str, ray: RayOptions | None = None) -> None:
+    """A known executor, and Ray options (but threads) only with the Ray executor; else
+    :class:`BatchError`."""
+    if executor not in EXECUTORS:
+        raise BatchError(f"{executor!r}: choose one of {', '.join(EXECUTORS)}", "--executor")
+    if executor != "ray" and ray is not None and (ray.address, ray.workers, ray.files,
+                                                   ray.chunks) != (None, 0, "shared", "auto"):
+        raise BatchError("--address, --workers, --ray-files and --ray-chunks need --executor "
+                         "ray", "--executor")
+
+
 def run_jobs(jobs: list[Job], board, *, output: OutputOptions | None = None,
              policy: str = "error", executor: str = "local", batch_files: int = 0,
              listener: Listener | None = None, ray: RayOptions | None = None) -> BatchResult:
@@ -559,9 +602,7 @@ def run_jobs(jobs: list[Job], board, *, output: OutputOptions | None = None,
     """
     if policy not in POLICIES:
         raise BatchError(f"policy {policy!r}: choose one of {', '.join(POLICIES)}")
-    if executor not in EXECUTORS:
-        raise BatchError(f"executor {executor!r}: choose one of {', '.join(EXECUTORS)}",
-                         "--executor")
+    check_executor(executor, ray)
     output = output or OutputOptions()
     listener = listener or Listener()
     t0 = time.perf_counter()
@@ -657,16 +698,17 @@ def _step(job: Job, listener: Listener, keep_open: bool = False):
 
 
 def _run_local(jobs: list[Job], board, out: OutputOptions, policy: str, listener: Listener,
-               batch_files: int) -> None:
+               batch_files: int, announce: bool = True) -> None:
     """Every pending job in this process. With ``batch_files > 1`` up to that many files are
     rendered together (their chunks share the engine's batches, which fills a GPU); if such a
     group fails, its files are retried one by one, so the failure is reported for the file
     that caused it."""
     todo = [j for j in jobs if j.status == "pending"]
-    listener.start_files(len(jobs))
-    for job in jobs:
-        if job.status != "pending":
-            listener.file_done(job)
+    if announce:
+        listener.start_files(len(jobs))
+        for job in jobs:
+            if job.status != "pending":
+                listener.file_done(job)
     for g in range(0, len(todo), max(1, batch_files)):
         loaded = []
         for job in todo[g:g + max(1, batch_files)]:
@@ -804,6 +846,17 @@ class _Worker:
         """Renders audio the driver read (``files="driver"``); the driver writes it."""
         return self._board(shared).process(audio, rate)
 
+    def run_batch(self, style_box: list, settings, batch):
+        """Optimises one batch of a file's chunks (``RayOptions.chunks``): see
+        :class:`neuralfx.distributed.RayBatchRunner`."""
+        import ray
+
+        from .distributed import StyleCache, remote_batch
+
+        if getattr(self, "styles", None) is None:
+            self.styles = StyleCache()
+        return remote_batch(ray, self.styles, style_box, settings, batch)
+
 
 def _committed(staged: Path, output: Path) -> bool:
     try:
@@ -838,19 +891,12 @@ def _wants_gpu(board, ray) -> bool:
     return any(str(fx.device).startswith(("cuda", "auto")) for fx in neural_effects(board))
 
 
-@contextlib.contextmanager
-def _without_progress(board) -> Iterator[None]:
+def _without_progress(board):
     """The chain without its progress callbacks (they draw on this process's terminal and
     cannot travel to workers)."""
-    effects = neural_effects(board)
-    saved = [fx.progress for fx in effects]
-    for fx in effects:
-        fx.progress = None
-    try:
-        yield
-    finally:
-        for fx, p in zip(effects, saved):
-            fx.progress = p
+    from .distributed import effects_with
+
+    return effects_with(board, progress=None)
 
 
 def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: Listener,
@@ -858,6 +904,8 @@ def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: 
     """Every pending job as a task on a pool of Ray actors (see :class:`RayOptions`)."""
     if opts.files not in ("shared", "driver"):
         raise BatchError(f"{opts.files!r}: choose shared or driver", "--ray-files")
+    if opts.chunks not in ("auto", "on", "off"):
+        raise BatchError(f"{opts.chunks!r}: choose auto, on or off", "--ray-chunks")
     ray = import_ray()
     started = connect_ray(opts.address)
     staging: Path | None = None
@@ -873,16 +921,22 @@ def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: 
         threads = max(1, opts.threads)
         n = opts.workers or (int(ray.cluster_resources().get("GPU", 0)) if gpu else
                              max(1, int(ray.cluster_resources().get("CPU", 1)) // threads))
-        n = max(1, min(n, len(todo)))
+        chunks = opts.chunks == "on" or (opts.chunks == "auto" and len(todo) < n
+                                          and _longer_than_a_chunk(todo, board))
+        n = max(1, n if chunks else min(n, len(todo)))
+        actor = ray.remote(num_cpus=1 if gpu else threads, num_gpus=1 if gpu else 0,
+                           max_restarts=opts.retries, max_task_retries=opts.retries)(_Worker)
+        actors = [actor.remote(threads) for _ in range(n)]
+        if chunks:  # this process reads, joins and writes; the workers optimise chunks
+            _run_chunks(ray, todo, board, actors, lambda: actor.remote(threads), out, policy,
+                        listener)
+            return
         # the style statistics once, here; every worker gets them from the object store
         statistics = [fx.style_statistics() for fx in neural_effects(board)]
         with _without_progress(board):
             board_ref = ray.put(board)
-        actor = ray.remote(num_cpus=1 if gpu else threads, num_gpus=1 if gpu else 0,
-                           max_restarts=opts.retries, max_task_retries=opts.retries)(_Worker)
         stats_ref = ray.put(statistics)
         shared = [board_ref, stats_ref]
-        actors = [actor.remote(threads) for _ in range(n)]
         if opts.files == "shared":
             staging = _output_root(todo) / f".neuralfx-staging-{uuid.uuid4().hex[:12]}"
             staging.mkdir(parents=True, exist_ok=True)
@@ -893,6 +947,39 @@ def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: 
             shutil.rmtree(staging, ignore_errors=True)
         if started:
             ray.shutdown()
+
+
+def _run_chunks(ray, todo: list[Job], board, actors: list, new_actor, out: OutputOptions,
+                policy: str, listener: Listener) -> None:
+    """The files one after the other, as the local executor renders them, but with every
+    file's batches of chunks optimised by the actors (:class:`RayOptions`, ``chunks``)."""
+    from .distributed import RayBatchRunner, using_runner
+
+    runner = RayBatchRunner(ray, actors, new_actor)
+    try:
+        with using_runner(board, runner):
+            _run_local(todo, board, out, policy, listener, 1, announce=False)
+    except KeyboardInterrupt:
+        for a in runner.actors:
+            ray.kill(a, no_restart=True)
+        raise
+
+
+def _longer_than_a_chunk(jobs: list[Job], board) -> bool:
+    """Whether an input is longer than one chunk of the chain's (first) neural effect."""
+    from pedalboard.io import AudioFile
+
+    effects = neural_effects(board)
+    if not effects:
+        return False
+    for job in jobs:
+        try:
+            with AudioFile(str(job.source)) as f:
+                if f.frames / f.samplerate > effects[0].chunk_seconds:
+                    return True
+        except Exception:  # noqa: BLE001 - a probe only; the read reports real problems
+            continue
+    return False
 
 
 def _output_root(jobs: list[Job]) -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import sys
 import time
 from collections.abc import Iterator
@@ -27,36 +26,32 @@ from rich.table import Table
 
 from ._version import __version__
 from .batch import (
-    BIT_DEPTHS,
     DEFAULT_OUTPUT_DIR,
     DEFAULT_TEMPLATE,
-    EXECUTORS,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     FORMATS,
     GPU_BATCH_FILES,
     BatchError,
     BatchResult,
-    Job,
     OutputOptions,
     RayOptions,
-    bit_depth_for,
     build_board,
+    check_executor,
     check_template,
     describe_error,
     dry_run,
     import_ray,
+    name_values,
     plan,
+    resolve_style,
     run_jobs,
-    slug,
-    source_bit_depth,
-    terminate_as_interrupt,
     with_path,
-    write_output,
 )
 from .batch import message as _message
 from .progress import Ui
 from .settings import TEXTURE_OVERRIDES
+from .tools import check_texture, demo_preset, example_file, render_texture, run_demo, system_info
 
 # The engine, effect and file modules are imported inside the commands that use them (the batch
 # library imports them lazily too), so that `neuralfx --help` does not load torch.
@@ -109,18 +104,26 @@ def _usage(message: str, param: str | None = None) -> typer.BadParameter:
     return typer.BadParameter(message, param_hint=param)
 
 
+def _failure(text: str) -> typer.Exit:
+    """Prints ``error: text`` on stderr; the exit (code 1) to raise."""
+    Console(stderr=True).print(f"[red]error:[/red] {escape(text)}")
+    return typer.Exit(EXIT_FAILED)
+
+
+def _note(text: str) -> None:
+    """A message on stderr (stdout carries only what was asked for)."""
+    Console(stderr=True, highlight=False).print(text)
+
+
 def _overrides(sets: list[str] | None, seed: int | None = None,
                device: str | None = None) -> dict[str, Any]:
     """``--set key=value`` options (typed by the preset module), then ``--seed``/``--device``."""
-    from .presets import parse_override
+    from .presets import parse_overrides
 
-    out: dict[str, Any] = {}
-    for item in sets or []:
-        try:
-            key, value = parse_override(item)
-        except (ValueError, KeyError, TypeError) as e:
-            raise _usage(_message(e), "--set") from None
-        out[key] = value
+    try:
+        out = parse_overrides(sets or [])
+    except (ValueError, KeyError, TypeError) as e:
+        raise _usage(_message(e), "--set") from None
     if seed is not None:
         out["seed"] = seed
     if device is not None:
@@ -258,6 +261,12 @@ def process(
                                        "themselves (the folders are on a filesystem every "
                                        "node sees). driver: the driver reads and writes; "
                                        "audio travels through Ray's object store."),
+    ray_chunks: str = typer.Option("auto", "--ray-chunks",
+                                   help="on: each file's chunks are optimised by all the Ray "
+                                        "workers and joined by the driver, which reads and "
+                                        "writes (one long file on many workers). auto: on "
+                                        "for fewer files than workers. off: one task per "
+                                        "file."),
 ) -> None:
     """Apply a neural style (and a chain of pedalboard effects) to audio files.
 
@@ -278,12 +287,10 @@ def process(
     if skip_existing and overwrite:
         raise _usage("--skip-existing and --overwrite exclude each other; pass one",
                      "--skip-existing / --overwrite")
-    if executor not in EXECUTORS:
-        raise _usage(f"{executor!r}: choose one of {', '.join(EXECUTORS)}", "--executor")
-    if executor != "ray" and (address is not None or workers or ray_files != "shared"):
-        raise _usage("--address, --workers and --ray-files need --executor ray", "--executor")
+    ray = RayOptions(address, workers, threads_per_worker, ray_files, chunks=ray_chunks)
     output = OutputOptions(fmt, bit_depth, sample_rate, quality)
     with _usage_errors():
+        check_executor(executor, ray)
         output.check()
         check_template(name_template)
     if style is not None and not style.is_file():
@@ -291,12 +298,8 @@ def process(
     preset_obj = _load_preset(preset, _overrides(sets, seed, device))
     _check_device(preset_obj)
     pre_cli, post_cli = _plugins(pre, "--pre"), _plugins(post, "--post")
-    style = style if style is not None else _preset_style(preset_obj)
-    if style is None and not preset_obj.settings.is_texture:
-        s = preset_obj.settings
-        raise _usage(f"preset {preset_obj.name!r} is a style transfer (content_weight = "
-                     f"{s.content_weight:g}, envelope_weight = {s.envelope_weight:g}) and needs "
-                     "--style FILE; the texture presets work without one", "--style")
+    with _usage_errors():
+        style = resolve_style(preset_obj, style)
     if executor == "ray":
         try:
             import_ray()
@@ -304,9 +307,7 @@ def process(
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from None
 
-    values = dict(preset=slug(preset_obj.name),
-                  style=slug(style.stem) if style is not None else "self",
-                  seed=preset_obj.settings.seed)
+    values = name_values(preset_obj.name, style, preset_obj.settings.seed)
     with _usage_errors():
         jobs = plan(inputs, output_dir, recursive=recursive, template=name_template, fmt=fmt,
                     values=values)
@@ -331,8 +332,7 @@ def process(
         contextlib.nullcontext())
     with ui, _usage_errors(), quiet_stdout:
         result = run_jobs(jobs, board, output=output, policy=policy, executor=executor,
-                          batch_files=batch_files, listener=ui,
-                          ray=RayOptions(address, workers, threads_per_worker, ray_files))
+                          batch_files=batch_files, listener=ui, ray=ray)
     raise typer.Exit(_report(result, ui, as_json, dict(
         preset=preset_obj.name, style=str(style) if style else None, output_dir=str(output_dir),
         seconds=round(result.seconds, 3), settings=preset_obj.settings.as_dict())))
@@ -376,27 +376,6 @@ def _dry_run(jobs: list, policy: str, as_json: bool) -> int:
             table.add_row(escape(p["input"]), escape(p["output"]), escape(action))
         Console(highlight=False).print(table)
     return EXIT_FAILED if any(p["action"] == "fail" for p in plan_) else 0
-
-
-def _preset_style(preset) -> Path | None:
-    """The style file the preset refers to, if any (imported bundles carry one), checked
-    against the hash the preset records."""
-    try:
-        return preset.style_path(check=True)
-    except (KeyError, ValueError, OSError) as e:
-        raise _usage(f"{_message(e)}; pass --style FILE", "--style") from None
-
-
-def _effect(style: Path | None, preset, ui: Ui):
-    """A NeuralStyle whose style is analysed once, on first use; a bad style is a usage
-    error."""
-    from .effect import NeuralStyle
-
-    try:
-        return NeuralStyle(style=str(style) if style is not None else None, preset=preset,
-                           progress=ui.on_progress)
-    except (ValueError, OSError, RuntimeError) as e:  # FileNotFoundError included
-        raise _usage(_message(e), "--style") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,59 +423,19 @@ def texture(
 
     Example: neuralfx texture rain.wav --duration 60 -o rain_60s.wav
     """
-    if not (math.isfinite(duration) and 0 < duration <= 24 * 3600):
-        raise _usage(f"{duration} s: expected a number of seconds above 0 (up to 24 h)",
-                     "--duration")
-    if not 1 <= channels <= 64:
-        raise _usage(f"{channels}: expected 1 to 64 channels", "--channels")
     with _usage_errors():
-        OutputOptions(None, bit_depth, sample_rate).check()
-    if not style.is_file():
-        raise _usage(f"{style}: no such file", "STYLE")
-    ext = output.suffix[1:].lower()
-    if ext not in BIT_DEPTHS:
-        raise _usage(f"{output}: unknown format {output.suffix!r}; use one of "
-                     f"{', '.join('.' + f for f in FORMATS)}", "--output")
-    try:
-        bit_depth_for(ext, bit_depth, None)
-    except ValueError as e:
-        raise _usage(str(e), "--bit-depth") from None
-    if output.exists() and not overwrite:
-        raise _usage(f"{output} exists; pass --overwrite to replace it", "--output")
+        check_texture(style, output, duration, channels, bit_depth, sample_rate, overwrite)
     # a texture has no content: content weights 0, optimisation from noise
     preset_obj = _load_preset(preset, dict(_overrides(sets, seed, device), **TEXTURE_OVERRIDES))
     _check_device(preset_obj)
-    post_chain = preset_obj.post_plugins() + _plugins(post, "--post")
+    post_cli = _plugins(post, "--post")
     ui = Ui(quiet)
-    job = Job(style, output)
-    t0 = time.perf_counter()
-    try:
-        from .audio import read_audio
-
-        _, style_rate = read_audio(style)
-    except Exception as e:  # noqa: BLE001
-        raise _usage(f"{style}: {describe_error(e)}", "STYLE") from None
-    rate = sample_rate or style_rate
-    from .chain import Pedalboard
-
-    effect, post_board = _effect(style, preset_obj, ui), Pedalboard(post_chain)
-    try:
-        with ui, terminate_as_interrupt():
-            ui.start_render(f"texture {output.name}")
-            audio = post_board.process_channels_first(
-                effect.texture(duration, rate, channels), rate)
-            ui.end_render()
-            write_output(output, audio, rate, OutputOptions(None, bit_depth, None, quality),
-                         source_bit_depth(style))
-        job.status, job.duration, job.sample_rate, job.channels = (
-            "ok", audio.shape[-1] / rate, rate, audio.shape[0])
-    except KeyboardInterrupt:
-        job.status, job.error = "interrupted", "interrupted by the user"
-    except Exception as e:  # noqa: BLE001
-        job.status, job.error = "failed", describe_error(e)
-    job.seconds = time.perf_counter() - t0
+    with ui, _usage_errors():
+        job = render_texture(style, output, duration, preset_obj, channels=channels,
+                             sample_rate=sample_rate, bit_depth=bit_depth, quality=quality,
+                             post=post_cli, listener=ui)
     if job.status == "ok":
-        ui.print(f"wrote {escape(str(output))} ({job.duration:.2f} s, {rate:g} Hz, "
+        ui.print(f"wrote {escape(str(output))} ({job.duration:.2f} s, {job.sample_rate:g} Hz, "
                  f"{channels} ch) in {job.seconds:.1f} s")
     code = _report(BatchResult([job]), Ui(True), as_json,
                    dict(preset=preset_obj.name, style=str(style),
@@ -517,7 +456,7 @@ def presets_list(as_json: bool = typer.Option(False, "--json", help="Print JSON 
     """
     from .presets import list_presets
 
-    entries = [_preset_entry(e) for e in list_presets()]
+    entries = [e.as_dict() for e in list_presets()]
     if as_json:
         typer.echo(json.dumps(entries, indent=2))
         return
@@ -528,13 +467,6 @@ def presets_list(as_json: bool = typer.Option(False, "--json", help="Print JSON 
             e["description"])
         table.add_row(escape(e["name"]), source, text)
     Console(highlight=False).print(table)
-
-
-def _preset_entry(info) -> dict[str, Any]:
-    """One row of ``list_presets()`` as plain data."""
-    return {"name": info.name, "source": info.kind, "description": info.description,
-            "path": str(info.path) if info.path else None, "shadows_builtin": info.shadows,
-            "error": info.error}
 
 
 @presets_app.command("show", epilog="Example: neuralfx presets show draft --set iterations=50")
@@ -577,33 +509,22 @@ def presets_save(
 
     Example: neuralfx presets save dark --from "style 0.001" --set seed=3
     """
-    import dataclasses
-
-    from .presets import save_user_preset
+    from .presets import derive_preset, save_user_preset
 
     preset = _load_preset(base, _overrides(sets))
-    changes: dict[str, Any] = {"name": name}
-    if description is not None:
-        changes["description"] = description
-    if pre:
-        changes["pre"] = tuple(_plugin_specs(pre, "--pre")) + preset.pre
-    if post:
-        changes["post"] = preset.post + tuple(_plugin_specs(post, "--post"))
-    if style is not None:
-        if not style.is_file():
-            raise _usage(f"{style}: no such file", "--style")
-        from .presets import file_sha256
-
-        changes["style"], changes["style_sha256"] = str(style.resolve()), file_sha256(style)
+    pre_specs, post_specs = _plugin_specs(pre, "--pre"), _plugin_specs(post, "--post")
+    if style is not None and not style.is_file():
+        raise _usage(f"{style}: no such file", "--style")
     try:
-        preset = dataclasses.replace(preset, **changes)
+        preset = derive_preset(preset, name, description=description, pre=pre_specs,
+                               post=post_specs, style=style)
         path = save_user_preset(preset, overwrite=overwrite)
     except FileExistsError as e:
         raise _usage(f"{_message(e).split('; pass')[0]}; pass --overwrite to replace it",
                      "NAME") from None
     except ValueError as e:
         raise _usage(_message(e), "NAME") from None
-    Console(stderr=True, highlight=False).print(f"saved user preset {name!r} to {path}")
+    _note(f"saved user preset {name!r} to {path}")
 
 
 @presets_app.command("delete", epilog="Example: neuralfx presets delete mine")
@@ -618,7 +539,7 @@ def presets_delete(name: str = typer.Argument(..., help="User preset to delete."
         delete_user_preset(name)
     except (KeyError, FileNotFoundError, ValueError) as e:
         raise _usage(_message(e), "NAME") from None
-    Console(stderr=True, highlight=False).print(f"deleted user preset {name!r}")
+    _note(f"deleted user preset {name!r}")
 
 
 @presets_app.command("export", epilog="Example: neuralfx presets export mine -o mine.nfx "
@@ -645,9 +566,8 @@ def presets_export(
     try:
         export_bundle(preset, output, style_path=style)
     except (ValueError, OSError) as e:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(_message(e))}")
-        raise typer.Exit(EXIT_FAILED) from None
-    Console(stderr=True, highlight=False).print(f"exported {preset.name!r} to {output}")
+        raise _failure(_message(e)) from None
+    _note(f"exported {preset.name!r} to {output}")
 
 
 @presets_app.command("import", epilog="Example: neuralfx presets import mine.zip --name theirs")
@@ -674,10 +594,8 @@ def presets_import(
         raise _usage(f"{_message(e).split('; import with')[0]}; pass --overwrite or --name",
                      "BUNDLE") from None
     except (ValueError, OSError, KeyError) as e:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(with_path(bundle, _message(e)))}")
-        raise typer.Exit(EXIT_FAILED) from None
-    Console(stderr=True, highlight=False).print(
-        f"imported preset {preset.name!r}" + (f" with style {style_path}" if style_path else "")
+        raise _failure(with_path(bundle, _message(e))) from None
+    _note(f"imported preset {preset.name!r}" + (f" with style {style_path}" if style_path else "")
         + f"; use it with --preset {preset.name!r}")
 
 
@@ -692,34 +610,7 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print JSON on stdou
 
     Example: neuralfx info
     """
-    import pedalboard
-    import torch
-
-    from .device import compute_dtype, resolve_device
-    from .presets import user_preset_dir
-    from .style import cache_dir
-
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices += [f"cuda:{i} ({torch.cuda.get_device_name(i)})"
-                    for i in range(torch.cuda.device_count())]
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        devices.append("mps")
-    auto = resolve_device("auto")
-    dtype = compute_dtype("auto", auto)
-    cache = cache_dir()
-    data = {
-        "neuralfx": __version__,
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "pedalboard": pedalboard.__version__,
-        "devices": devices,
-        "device_in_use": str(auto),
-        "precision_in_use": str(dtype).replace("torch.", ""),
-        "cpu_threads": torch.get_num_threads(),
-        "preset_dir": str(user_preset_dir()),
-        "cache_dir": str(cache) if cache is not None else "off",
-    }
+    data = system_info()
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
@@ -731,17 +622,6 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print JSON on stdou
 
 # ---------------------------------------------------------------------------------------------
 # demo
-
-
-def example_file(name: str) -> Path:
-    """A file of the example audio shipped in ``neuralfx/examples``."""
-    from importlib.resources import files
-
-    path = Path(str(files("neuralfx") / "examples" / name))
-    if not path.is_file():
-        raise FileNotFoundError(f"the example audio {name} is missing from the installed "
-                                f"package ({path}); reinstall neuralfx")
-    return path
 
 
 @app.command(epilog="Example: neuralfx demo --preset draft --output-dir /tmp/demo")
@@ -763,51 +643,28 @@ def demo(
 
     Example: neuralfx demo --output-dir /tmp/neuralfx-demo
     """
-    import shutil
-
-    from .audio import read_audio
-
     try:
         content_path, style_path = example_file("melody.wav"), example_file("texture.wav")
     except FileNotFoundError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {escape(_message(e))}")
-        raise typer.Exit(EXIT_FAILED) from None
+        raise _failure(_message(e)) from None
     overrides = _overrides(sets, None, device)
     preset_obj = _load_preset(preset, overrides)
     _check_device(preset_obj)
-    if preset_obj.settings.is_texture:
-        preset_obj = preset_obj.with_overrides(content_weight=0.01)
+    preset_obj = demo_preset(preset_obj)
     texture_preset = _load_preset(preset, dict(overrides, **TEXTURE_OVERRIDES))
     ui = Ui(quiet)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    name = slug(preset_obj.name)
-    styled = output_dir / f"melody_styled_{name}.wav"
-    textured = output_dir / f"texture_{name}.wav"
     t0 = time.perf_counter()
     try:
         with ui:
-            audio, rate = read_audio(content_path)
-            ui.start_render("style transfer")
-            from .chain import Pedalboard
-
-            board = Pedalboard.from_preset(preset_obj, effect=_effect(style_path, preset_obj, ui))
-            out = board.process(audio, rate)
-            write_output(styled, out, rate, OutputOptions(bit_depth=16), 16)
-            ui.start_render("texture")
-            tex = _effect(style_path, texture_preset, ui).texture(audio.shape[-1] / rate, rate)
-            write_output(textured, tex, rate, OutputOptions(bit_depth=16), 16)
-            ui.end_render()
-        for src in (content_path, style_path):
-            shutil.copyfile(src, output_dir / f"input_{src.name}")
+            written = run_demo(preset_obj, texture_preset, output_dir, content_path, style_path,
+                               listener=ui)
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except Exception as e:  # noqa: BLE001
-        Console(stderr=True).print(f"[red]error:[/red] {escape(describe_error(e))}")
-        raise typer.Exit(EXIT_FAILED) from None
+        raise _failure(describe_error(e)) from None
     seconds = time.perf_counter() - t0
     typer.echo(f"neuralfx demo ({preset_obj.name}, {seconds:.1f} s) wrote to {output_dir}:")
-    for path in (styled, textured, output_dir / "input_melody.wav",
-                 output_dir / "input_texture.wav"):
+    for path in written:
         typer.echo(f"  {path}")
 
 

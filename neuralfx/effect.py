@@ -18,7 +18,7 @@ import torch
 
 from . import audio as A
 from .device import compute_dtype, resolve_device
-from .engine import Progress, render_many
+from .engine import BatchRunner, Progress, render_many
 from .presets import OUTPUT_KEYS, Preset, load_preset
 from .settings import TEXTURE_OVERRIDES, Settings, field_names
 from .style import STATISTICS_KEYS, StyleStatistics, style_statistics
@@ -156,6 +156,9 @@ class NeuralStyle:
       ``mix`` / ``match_loudness``. Every parameter is also an attribute, readable and settable
       (``fx.iterations = 50``), validated on assignment.
     - ``progress``: a callable receiving :class:`neuralfx.engine.Progress` during renders.
+    - ``runner`` (attribute, None by default): a :class:`neuralfx.engine.BatchRunner` that
+      optimises the engine's batches of chunks elsewhere (``neuralfx.distributed``: one long
+      file on several Ray workers); everything else, level included, runs here as usual.
 
     ``process(input_array, sample_rate, buffer_size=8192, reset=True)`` (and ``__call__``)
     follow pedalboard: 1-D in gives 1-D out; 2-D is ``(channels, samples)`` or
@@ -212,6 +215,7 @@ class NeuralStyle:
         object.__setattr__(self, "_stats", None)
         object.__setattr__(self, "_last_layout", None)
         object.__setattr__(self, "progress", progress)
+        object.__setattr__(self, "runner", None)
         self._set_preset(preset, dict(overrides))
         if style is None:
             style = self._preset_style()
@@ -248,7 +252,7 @@ class NeuralStyle:
                     else getattr(preset.settings, name)
             return
         if name.startswith("_") or isinstance(getattr(type(self), name, None), property) \
-                or name == "progress":
+                or name in ("progress", "runner"):
             object.__setattr__(self, name, value)
             return
         raise AttributeError(f"NeuralStyle has no parameter {name!r}; parameters: "
@@ -328,13 +332,16 @@ class NeuralStyle:
 
     def __getstate__(self) -> dict[str, Any]:
         # picklable (e.g. for process pools): the lock is not, and statistics are recomputed
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_stats")}
+        # the runner (Ray actors) stays with its process
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("_lock", "_stats", "runner")}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         object.__setattr__(self, "_lock", threading.RLock())
         object.__setattr__(self, "_stats", None)
+        object.__setattr__(self, "runner", None)
 
     def reset(self) -> None:
         """Forget the last detected channel layout (pedalboard's ``reset``). There is no other
@@ -433,7 +440,7 @@ class NeuralStyle:
         with self._lock:
             preset = self._preset
             style_audio = self._style_audio
-            progress = self.progress
+            progress, runner = self.progress, self.runner
         settings = preset.settings
         texture = settings.is_texture
         out = [np.zeros_like(x, dtype=np.float32) if preset.mix > 0
@@ -446,11 +453,11 @@ class NeuralStyle:
                               quality=RESAMPLE_QUALITY) for k in todo}
         if texture and style_audio is None:  # each input is its own style
             wet_an = {k: self._render([x_an[k]], self._input_statistics(x_an[k], settings),
-                                      settings, texture, progress)[0] for k in todo}
+                                      settings, texture, progress, runner)[0] for k in todo}
         else:
             stats = self._style_statistics(settings, style_audio)
             wet_an = dict(zip(todo, self._render([x_an[k] for k in todo], stats, settings,
-                                                 texture, progress)))
+                                                 texture, progress, runner)))
         for k in todo:
             wet = A.resample(wet_an[k], settings.sample_rate, rates[k],
                              quality=RESAMPLE_QUALITY, length=signals[k].shape[-1])
@@ -459,15 +466,17 @@ class NeuralStyle:
 
     @staticmethod
     def _render(x_an: list[np.ndarray], stats: StyleStatistics, settings: Settings,
-                texture: bool, progress: Callable[[Progress], None] | None
-                ) -> list[np.ndarray]:
+                texture: bool, progress: Callable[[Progress], None] | None,
+                runner: BatchRunner | None = None) -> list[np.ndarray]:
         """The effect alone at the analysis rate: ``(channels, samples)`` per signal,
-        unlevelled. All signals' chunks go through one engine call (shared batches)."""
+        unlevelled. All signals' chunks go through one engine call (shared batches), whose
+        batches ``runner`` runs if set."""
         if texture:
             # one statistics set, one texture per signal: every channel gets it (see class
             # docstring)
             monos = render_many([None] * len(x_an), stats, settings,
-                                n_samples=[x.shape[-1] for x in x_an], progress=progress)
+                                n_samples=[x.shape[-1] for x in x_an], progress=progress,
+                                runner=runner)
             wets = [np.repeat(m.numpy(), x.shape[0], axis=0) for m, x in zip(monos, x_an)]
         else:
             # identical channels are rendered once; silent channels stay silent (and cost
@@ -479,8 +488,8 @@ class NeuralStyle:
                 jobs.append((unique, index, sounding))
             contents = [torch.from_numpy(x[[unique[k] for k in sounding]])
                         for x, (unique, _, sounding) in zip(x_an, jobs) if sounding]
-            rendered = iter(render_many(contents, stats, settings, progress=progress)
-                            if contents else [])
+            rendered = iter(render_many(contents, stats, settings, progress=progress,
+                                        runner=runner) if contents else [])
             wets = []
             for x, (unique, index, sounding) in zip(x_an, jobs):
                 wet = np.zeros((len(unique), x.shape[-1]), np.float32)

@@ -10,7 +10,7 @@ it owns, and a later turn's chunk is optimised around the samples earlier turns 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -85,24 +85,29 @@ def chunk_noise(settings: Settings, chunk: int, frames: int) -> torch.Tensor:
 
 def render(content: torch.Tensor | None, style: StyleStatistics, settings: Settings, *,
            n_samples: int | None = None, channels: int = 1,
-           progress: ProgressCallback | None = None) -> torch.Tensor:
+           progress: ProgressCallback | None = None,
+           runner: BatchRunner | None = None) -> torch.Tensor:
     """Style transfer of ``content (channels, samples)`` towards ``style``, or, with
     ``content=None``, a texture of ``channels x n_samples``.
 
     Every channel is optimised as its own problem (chunks of all channels batch together) and
     reconstructed with one phase shared by all channels.
 
+    ``runner`` (a :class:`BatchRunner`) optimises the batches of chunks elsewhere, e.g. on Ray
+    workers; the plan, the join and the reconstruction stay here.
+
     Returns:
         ``(channels, samples)`` float32 on the CPU, same length as the content.
     """
     return render_many([content], style, settings, n_samples=[n_samples],
-                       channels=[channels], progress=progress)[0]
+                       channels=[channels], progress=progress, runner=runner)[0]
 
 
 def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
                 settings: Settings, *, n_samples: list[int | None] | None = None,
                 channels: list[int] | None = None,
-                progress: ProgressCallback | None = None) -> list[torch.Tensor]:
+                progress: ProgressCallback | None = None,
+                runner: BatchRunner | None = None) -> list[torch.Tensor]:
     """:func:`render` for several signals with one style: chunks of all signals fill the same
     batches (what keeps a GPU busy when a folder holds many short files). Each signal's result
     is the one :func:`render` gives it alone. ``contents`` are all signals, or all None for
@@ -115,49 +120,70 @@ def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
     channels = channels or [1] * count
     with matmul_precision(settings.precision):
         return _render_many(contents, textures > 0, style, settings, n_samples, channels,
-                            progress)
+                            progress, runner)
 
 
-def _render_many(contents: list[torch.Tensor | None], textures: bool, style: StyleStatistics,
-                 settings: Settings, n_samples: list[int | None], channels: list[int],
-                 progress: ProgressCallback | None) -> list[torch.Tensor]:
-    device = resolve_device(settings.device)
-    dtype = compute_dtype(settings.precision, device)
-    signals = [_Signal(c, n, ch, settings, device)
-               for c, n, ch in zip(contents, n_samples, channels)]
-    network = network_for(settings)
-    style = style.to(device)
-    items = [(sig, i, c) for sig in signals for i in range(len(sig.plan or ()))
-             for c in range(sig.channels)]
-    passes = 2 if settings.waveform_iterations > 0 and items else 1
-    total = passes * len(items)
-    bands = None
-    if settings.envelope_weight > 0 and not textures:
-        bands = mel_bands(settings.n_bins, settings.sample_rate, ENVELOPE_BANDS).to(device)
+@dataclass(frozen=True)
+class ChunkBatch:
+    """Chunks to optimise together: everything the optimisation needs besides the style and the
+    settings, as plain tensors (picklable; nothing about files or signals).
 
-    def objective_for(batch: list) -> Objective:
-        content_spec = None
-        if not textures:
-            content_spec = torch.stack([sig.content_spectrogram(i, c)
-                                        for sig, i, c in batch]).to(device)
-        return Objective(network, style.grams, content_spec, settings.content_weight,
-                         settings.style_weight, dtype, style.autocorrelations,
-                         settings.autocorrelation_weight, style.factors,
-                         settings.envelope_weight, bands, autocorrelation_lags(settings),
-                         settings.reference_frames)
+    ``chunks`` are the chunks' indices in their signals' plans (they seed each chunk's starting
+    noise, :func:`chunk_noise`), ``length`` their frames, ``content`` their log-magnitude
+    content spectrograms ``(n, bins, length)`` (None for textures)."""
 
-    def reporter(stage: str, done: int, iterations: int) -> Callable:
-        def report(iteration: int, _loss: torch.Tensor) -> None:
-            if progress is not None:
-                progress(Progress(stage, done, total, iteration, iterations))
-        return report
+    chunks: tuple[int, ...]
+    length: int
+    content: torch.Tensor | None
 
-    for start, stop in _batches(items, settings, device):
-        batch = items[start:stop]
-        objective = objective_for(batch)
-        x0 = torch.stack([chunk_noise(settings, i, sig.plan.length)
-                          for sig, i, _ in batch]).to(device)
-        if settings.init == "content" and not textures:
+
+@dataclass(frozen=True)
+class SegmentBatch:
+    """Waveform stretches to refine together (the waveform pass): ``segments (n, samples)`` as
+    reconstructed so far, ``free (n, samples)`` (1 where a sample may change) and the chunks'
+    ``content`` spectrograms ``(n, bins, frames)`` (None for textures)."""
+
+    segments: torch.Tensor
+    free: torch.Tensor
+    content: torch.Tensor | None
+
+
+class BatchRunner:
+    """Runs the engine's batches somewhere else (e.g. Ray workers, ``neuralfx.distributed``):
+    called with the batches of one pass, the style and the settings, it yields each batch's
+    :func:`run_batch` result in the order of the batches. ``parallel`` batches run at once, so
+    the engine cuts a pass into at least that many batches. Results equal a local render's
+    when the batches are the same (``parallel = 1``, or a memory budget that already gives
+    batches that small); smaller batches change only the float rounding."""
+
+    parallel: int = 1
+
+    def __call__(self, batches: Iterable[ChunkBatch | SegmentBatch], style: StyleStatistics,
+                 settings: Settings) -> Iterator[torch.Tensor]:
+        raise NotImplementedError
+
+
+def run_batch(batch: ChunkBatch | SegmentBatch, style: StyleStatistics, settings: Settings,
+              on_iteration: Callable | None = None) -> torch.Tensor:
+    """Optimise a :class:`ChunkBatch` (-> magnitudes ``(n, bins, length)``) or refine a
+    :class:`SegmentBatch` (-> segments ``(n, samples)``), on the CPU. A pure function of its
+    arguments: the same batch gives the same result in any process at the same thread count."""
+    with matmul_precision(settings.precision):
+        device = resolve_device(settings.device)
+        dtype = compute_dtype(settings.precision, device)
+        style = style.to(device)
+        if isinstance(batch, SegmentBatch):
+            objective = WaveformObjective(_objective(batch.content, style, settings, device,
+                                                     dtype),
+                                          settings.n_fft, settings.hop_length,
+                                          batch.free.to(device))
+            y, _ = lbfgs(objective, batch.segments.to(device), settings.waveform_iterations,
+                         on_iteration=on_iteration)
+            return y.detach().cpu()
+        objective = _objective(batch.content, style, settings, device, dtype)
+        x0 = torch.stack([chunk_noise(settings, i, batch.length)
+                          for i in batch.chunks]).to(device)
+        if settings.init == "content" and batch.content is not None:
             x0 = x0 + objective.content
         elif settings.init in ("style", "content"):
             # the style's spectrum, bin by bin, with its spread: the optimiser starts with the
@@ -165,9 +191,59 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
             x0 = (style.spectrum_mean[:, None]
                   + style.spectrum_std[:, None] * (x0 / INIT_NOISE_STD))
         x, _ = optimise(objective, x0, settings.optimizer, settings.iterations,
-                        settings.learning_rate,
-                        on_iteration=reporter("optimise", start, settings.iterations))
-        for (sig, i, c), m in zip(batch, magnitude_from_log(x.detach()).cpu()):
+                        settings.learning_rate, on_iteration=on_iteration)
+        return magnitude_from_log(x.detach()).cpu()
+
+
+def _objective(content: torch.Tensor | None, style: StyleStatistics, settings: Settings,
+               device: torch.device, dtype: torch.dtype) -> Objective:
+    bands = None
+    if settings.envelope_weight > 0 and content is not None:
+        bands = mel_bands(settings.n_bins, settings.sample_rate, ENVELOPE_BANDS).to(device)
+    return Objective(network_for(settings), style.grams,
+                     None if content is None else content.to(device), settings.content_weight,
+                     settings.style_weight, dtype, style.autocorrelations,
+                     settings.autocorrelation_weight, style.factors,
+                     settings.envelope_weight, bands, autocorrelation_lags(settings),
+                     settings.reference_frames)
+
+
+def _render_many(contents: list[torch.Tensor | None], textures: bool, style: StyleStatistics,
+                 settings: Settings, n_samples: list[int | None], channels: list[int],
+                 progress: ProgressCallback | None,
+                 runner: BatchRunner | None = None) -> list[torch.Tensor]:
+    device = resolve_device(settings.device)
+    signals = [_Signal(c, n, ch, settings, device)
+               for c, n, ch in zip(contents, n_samples, channels)]
+    style = style.to(device)
+    items = [(sig, i, c) for sig in signals for i in range(len(sig.plan or ()))
+             for c in range(sig.channels)]
+    passes = 2 if settings.waveform_iterations > 0 and items else 1
+    total = passes * len(items)
+    parallel = 1 if runner is None else max(1, runner.parallel)
+
+    def content_of(batch: list) -> torch.Tensor | None:
+        if textures:
+            return None
+        return torch.stack([sig.content_spectrogram(i, c) for sig, i, c in batch])
+
+    def run(stage: str, iterations: int, done: int, batches: list[tuple[int, int]],
+            make: Callable[[int, int], ChunkBatch | SegmentBatch]) -> Iterator[torch.Tensor]:
+        """The batches' results in order: here (progress per iteration) or by the runner."""
+        if runner is not None:
+            yield from runner((make(a, b) for a, b in batches), style, settings)
+            return
+        for a, b in batches:
+            def report(iteration: int, _loss: torch.Tensor, start: int = done + a) -> None:
+                if progress is not None:
+                    progress(Progress(stage, start, total, iteration, iterations))
+            yield run_batch(make(a, b), style, settings, on_iteration=report)
+
+    spans = list(_batches(items, settings, device, parallel))
+    results = run("optimise", settings.iterations, 0, spans, lambda a, b: ChunkBatch(
+        tuple(i for _, i, _ in items[a:b]), items[a][0].plan.length, content_of(items[a:b])))
+    for (start, stop), magnitudes in zip(spans, results):
+        for (sig, i, c), m in zip(items[start:stop], magnitudes):
             sig.add(i, c, m)
         if progress is not None:
             progress(Progress("reconstruct", stop, total))
@@ -177,28 +253,32 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
         done = len(items)
         for r in range(1 + max(max(sig.rounds) for sig in signals if sig.plan)):
             turn = [item for item in items if item[0].rounds[item[1]] == r]
-            for start, stop in _batches(turn, settings, device):
-                batch = turn[start:stop]
-                free = torch.stack([sig.free(i) for sig, i, _ in batch]).to(device)
-                objective = WaveformObjective(objective_for(batch), settings.n_fft,
-                                              settings.hop_length, free)
-                y0 = torch.stack([sig.segment(i, c) for sig, i, c in batch]).to(device)
-                y, _ = lbfgs(objective, y0, settings.waveform_iterations,
-                             on_iteration=reporter("refine", done,
-                                                   settings.waveform_iterations))
-                for (sig, i, c), segment in zip(batch, y.detach().cpu()):
+            spans = list(_batches(turn, settings, device, parallel))
+
+            def segments(a: int, b: int, turn: list = turn) -> SegmentBatch:
+                batch = turn[a:b]
+                return SegmentBatch(torch.stack([sig.segment(i, c) for sig, i, c in batch]),
+                                    torch.stack([sig.free(i) for sig, i, _ in batch]),
+                                    content_of(batch))
+
+            results = run("refine", settings.waveform_iterations, done, spans, segments)
+            for (start, stop), refined in zip(spans, results):
+                for (sig, i, c), segment in zip(turn[start:stop], refined):
                     sig.add_refined(i, c, segment)
-                done += len(batch)
+            done += len(turn)
     return [sig.out for sig in signals]
 
 
-def _batches(items: list, settings: Settings, device: torch.device):
+def _batches(items: list, settings: Settings, device: torch.device, parallel: int = 1):
     """``(start, stop)`` of consecutive items with chunks of equal length, as many as the memory
-    budget holds."""
+    budget holds (and, for ``parallel`` workers, no more than a ``parallel``-th of the items)."""
     done = 0
+    share = -(-len(items) // parallel)
     while done < len(items):
         length = items[done][0].plan.length
         size = batch_size(settings, length, device)
+        if parallel > 1:
+            size = min(size, share)
         stop = done
         while stop < len(items) and stop - done < size and items[stop][0].plan.length == length:
             stop += 1

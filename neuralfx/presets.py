@@ -597,6 +597,25 @@ def save_user_preset(preset: Preset, name: str | None = None, *, overwrite: bool
     return path
 
 
+def derive_preset(base: Preset, name: str, *, description: str | None = None,
+                  pre: Iterable[dict] = (), post: Iterable[dict] = (),
+                  style: str | Path | None = None) -> Preset:
+    """``base`` renamed, with a new description, plugin specs added before its pre chain and
+    after its post chain, and a style file (kept by absolute path, checked by hash)."""
+    changes: dict[str, Any] = {"name": name}
+    pre, post = tuple(pre), tuple(post)
+    if description is not None:
+        changes["description"] = description
+    if pre:
+        changes["pre"] = pre + base.pre
+    if post:
+        changes["post"] = base.post + post
+    if style is not None:
+        changes["style"], changes["style_sha256"] = str(Path(style).resolve()), \
+            file_sha256(style)
+    return dataclasses.replace(base, **changes)
+
+
 def delete_user_preset(name: str, preset_dir: str | Path | None = None) -> Path:
     """Delete user preset ``name``; returns the deleted file. Style audio it referred to stays
     in ``styles/`` (other presets may share it)."""
@@ -620,6 +639,12 @@ class PresetInfo:
     path: Path | None = None
     shadows: bool = False
     error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as plain data (``neuralfx presets list --json``)."""
+        return {"name": self.name, "source": self.kind, "description": self.description,
+                "path": str(self.path) if self.path else None, "shadows_builtin": self.shadows,
+                "error": self.error}
 
 
 def list_presets(preset_dir: str | Path | None = None) -> list[PresetInfo]:

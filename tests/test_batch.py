@@ -38,24 +38,21 @@ def inputs(folder: Path, n: int = 3) -> list[Path]:
     return [write(folder / f"in{k}.wav", tone(0.6, 22050, seed=k), 22050) for k in range(n)]
 
 
-def same_audio(a: np.ndarray, b: np.ndarray) -> bool:
-    """Equal shapes and samples within 2 LSB of 16-bit audio (a different seed, style or chunk
-    plan changes samples by orders of magnitude more)."""
-    return a.shape == b.shape and bool(np.abs(a - b).max(initial=0) <= 2 / 32768)
-
-
 @pytest.fixture
 def one_thread():
-    """The local runs here use one thread, like each Ray worker. Outputs then agree to the
-    last bit or two of a 16-bit sample (:func:`same_audio`): torch's results depend on the thread
-    count a network's cached FFT kernels were built with, and in a full test run the driver
-    process may hold kernels an earlier test built at two threads."""
+    """Outputs are bit-identical for the same torch thread count: the local runs here use
+    one thread, like each Ray worker. The network this process keeps (with the kernels it
+    derives on first use) is dropped, so that it too is built at one thread, as in a worker."""
     import torch
+
+    from neuralfx.network import random_network
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
+    random_network.cache_clear()
     yield
     torch.set_num_threads(before)
+    random_network.cache_clear()
 
 
 # --- the library, locally ----------------------------------------------------------------------
@@ -204,8 +201,8 @@ def test_ray_runs_like_local_outputs_report_and_exit_status(tmp_path, style, ray
         assert runs[name].stderr.count("error:") == runs["local"].stderr.count("error:")
         for f in good:
             out = f"{f.stem}_style-0.01.wav"
-            assert same_audio(read(tmp_path / "local" / out)[0],
-                              read(tmp_path / name / out)[0]), (name, out)
+            assert np.array_equal(read(tmp_path / "local" / out)[0],
+                                  read(tmp_path / name / out)[0]), (name, out)
         assert sorted(p.name for p in (tmp_path / name).iterdir()) == sorted(
             p.name for p in (tmp_path / "local").iterdir())  # no staging folder left
 
@@ -237,7 +234,7 @@ def test_ray_worker_killed_during_a_file_is_retried(tmp_path, style, ray_runtime
     local = batch.process_files(src, Pedalboard([NeuralStyle(style, preset)]),
                                 tmp_path / "local")
     for job, ref in zip(result.jobs, local.jobs):
-        assert same_audio(read(job.output)[0], read(ref.output)[0])
+        assert np.array_equal(read(job.output)[0], read(ref.output)[0])
     assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == [
         "in0_style-0.01.wav", "in1_style-0.01.wav"]
 
@@ -273,3 +270,76 @@ def test_ray_bad_address_fails_fast(tmp_path, style, ray_runtime):
     assert time.perf_counter() - t0 < 20
     with pytest.raises(BatchError, match="HOST:PORT"):
         batch.connect_ray("no-port-here")
+
+
+# --- one long file across the Ray workers (RayOptions.chunks) ----------------------------------
+
+LONG = dict(TINY, chunk_seconds=1.0, overlap_seconds=0.25, memory_budget_mb=1)
+
+
+def long_file(folder: Path) -> Path:
+    return write(folder / "long.wav", tone(3.3, 22050, channels=2, seed=5), 22050)
+
+
+@pytest.mark.parametrize("extra", [dict(), dict(waveform_iterations=2)])
+def test_one_long_file_on_ray_chunk_tasks_equals_the_local_render(tmp_path, style, ray_runtime,
+                                                                   one_thread, extra):
+    src = long_file(tmp_path / "in")
+    preset = load_preset("style 0.01", **LONG, **extra)
+    local = batch.process_files([src], preset, tmp_path / "local", style=style)
+    used = []
+    from neuralfx import distributed
+
+    class Counting(distributed.RayBatchRunner):
+        def __call__(self, batches, style_, settings):
+            for result in super().__call__(batches, style_, settings):
+                used.append(result.shape)
+                yield result
+
+    original = distributed.RayBatchRunner
+    distributed.RayBatchRunner = Counting
+    try:  # 1 file, 2 workers: auto sends its chunks to the workers
+        result = batch.process_files([src], preset, tmp_path / "ray", style=style,
+                                     executor="ray")
+    finally:
+        distributed.RayBatchRunner = original
+    assert [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
+    assert len(used) > 4  # chunk batches did go to the workers (one chunk per batch here)
+    assert (result.jobs[0].duration, result.jobs[0].channels) == (pytest.approx(3.3), 2)
+    assert np.array_equal(read(result.jobs[0].output)[0], read(local.jobs[0].output)[0])
+    off = batch.process_files([src], preset, tmp_path / "off", style=style, executor="ray",
+                              ray=RayOptions(chunks="off"))
+    assert np.array_equal(read(off.jobs[0].output)[0], read(local.jobs[0].output)[0])
+
+
+def test_ray_worker_killed_during_a_chunk_task_is_retried(tmp_path, style, ray_runtime,
+                                                          one_thread, monkeypatch):
+    src = long_file(tmp_path / "in")
+    preset = load_preset("style 0.01", **LONG)
+    from neuralfx import distributed
+
+    killed = []
+
+    def pid(actor) -> int:
+        return ray_runtime.get(actor.__ray_call__.remote(lambda w: os.getpid()))
+
+    class KillsOnce(distributed.RayBatchRunner):
+        """Kills the worker of the first batch while its batches are in flight (the first
+        result is awaited right after the first batches are sent)."""
+
+        def __init__(self, ray, actors, new_actor=None):
+            super().__init__(ray, actors, new_actor)
+            self.pids = {id(a): pid(a) for a in actors}
+
+        def _result(self, actor, ref):
+            if not killed:
+                os.kill(self.pids[id(actor)], signal.SIGKILL)
+                killed.append(actor)
+            return super()._result(actor, ref)
+
+    monkeypatch.setattr(distributed, "RayBatchRunner", KillsOnce)
+    result = batch.process_files([src], preset, tmp_path / "ray", style=style, executor="ray",
+                                 ray=RayOptions(chunks="on", workers=2, retries=2))
+    assert killed and [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
+    local = batch.process_files([src], preset, tmp_path / "local", style=style)
+    assert np.array_equal(read(result.jobs[0].output)[0], read(local.jobs[0].output)[0])

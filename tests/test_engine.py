@@ -14,7 +14,7 @@ from neuralfx.chunking import (
     refinement_rounds,
 )
 from neuralfx.device import compute_dtype
-from neuralfx.engine import Progress, render, render_many
+from neuralfx.engine import BatchRunner, Progress, render, render_many, run_batch
 from neuralfx.network import GramAccumulator, gram, random_network
 from neuralfx.settings import Settings, SettingsError
 from neuralfx.spectral import (
@@ -689,3 +689,50 @@ def test_settings_errors_name_field_value_and_range():
     with pytest.raises(SettingsError, match=r"envelope_weight = -1.0 .*finite number >= 0"):
         Settings(envelope_weight=-1.0)
     assert Settings(kernel_sizes=5).kernel_sizes == (5,)
+
+
+# --- the split engine: batches run elsewhere, joined here -----------------------------------
+
+@pytest.fixture
+def one_thread():
+    """Equal thread counts give bit-identical results."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+class PickledRunner(BatchRunner):
+    """Runs every batch after a round trip through pickle (as a Ray task would), computing
+    them out of order and yielding them in order."""
+
+    def __init__(self, parallel: int = 1) -> None:
+        self.parallel, self.calls = parallel, 0
+
+    def __call__(self, batches, style, settings):
+        import pickle
+
+        batches = [pickle.loads(pickle.dumps(b)) for b in batches]
+        self.calls += len(batches)
+        results = {k: run_batch(batches[k], style, settings)
+                   for k in reversed(range(len(batches)))}
+        yield from (results[k] for k in range(len(batches)))
+
+
+@pytest.mark.parametrize("extra", [dict(), dict(waveform_iterations=2, init="content",
+                                                envelope_weight=0.3)])
+def test_split_engine_equals_the_local_render(stats, extra, one_thread):
+    s = Settings(**TINY).replace(memory_budget_mb=1, **extra)
+    x = torch.stack([noise(4.3, seed=2), tone(4.3)])
+    runner = PickledRunner()
+    assert torch.equal(render(x, stats, s, runner=runner), render(x, stats, s))
+    assert runner.calls > 2
+    texture = dict(n_samples=int(3.1 * SR), channels=2)
+    assert torch.equal(render(None, stats, s, runner=PickledRunner(), **texture),
+                       render(None, stats, s, **texture))
+    # more workers: smaller batches, the same chunks up to float rounding
+    wide = s.replace(memory_budget_mb=0)
+    runner = PickledRunner(parallel=2)
+    out = render(x, stats, wide, runner=runner)
+    assert runner.calls >= 2
+    assert torch.allclose(out, render(x, stats, wide), atol=1e-4)
