@@ -526,30 +526,45 @@ def _fmt(v, spec: str = ".3f") -> str:
     return "—" if v is None else format(v, spec)
 
 
+def _label(run: dict) -> str:
+    """The method, with the run's overrides when it had any (a candidate setting)."""
+    extra = ", ".join(f"{k}={v}" for k, v in sorted(run.get("overrides", {}).items()))
+    return f"{run['method']} [{extra}]" if extra else run["method"]
+
+
+def _distance(run: dict) -> float:
+    # the level-matched distance where the run has it (runs before it was added have not)
+    return run.get("style_distance_level_matched", run["style_distance"])
+
+
 def table(doc: dict) -> str:
-    """Markdown: one table per pair and length; rows = the literal baseline and the presets,
-    averaged over render seeds (± half the range over seeds)."""
+    """Markdown: one table per pair and length; rows = the literal baseline and the presets
+    (a preset run with overrides is its own row), averaged over render seeds (± half the
+    range over seeds). The distance columns: level-matched (each output at the style clip's
+    loudness: the comparison across methods) and as rendered."""
     lines = [f"Machine: {doc['machine']}", ""]
     groups: dict[tuple, dict[str, list]] = {}
     for r in doc["runs"]:
-        groups.setdefault((r["pair"], r["seconds"]), {}).setdefault(r["method"], []).append(r)
+        groups.setdefault((r["pair"], r["seconds"]), {}).setdefault(_label(r), []).append(r)
     for (pair, seconds), methods in groups.items():
         lit = methods.get("literal baseline")
-        lit_dist = _mean(r["style_distance"] for r in lit) if lit else None
+        lit_dist = _mean(_distance(r) for r in lit) if lit else None
         lit_wall = _mean(r["wall_s"] for r in lit) if lit else None
         lines += [f"### {pair}, {seconds:g} s", "",
-                  "| method | seeds | held-out style distance | content corr | rhythm sim "
+                  "| method | seeds | style distance, level-matched | as rendered "
+                  "| content corr | rhythm sim "
                   "| wall (s) | x real time | distance / literal | time / literal "
                   "| LUFS in -> out | peak | clipped | seam (input) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for method, runs in methods.items():
-            d = [r["style_distance"] for r in runs]
+            d = [_distance(r) for r in runs]
             dist, spread = float(np.mean(d)), (max(d) - min(d)) / 2
             wall = _mean(r["wall_s"] for r in runs)
             ratio_d = None if lit_dist is None or method == "literal baseline" else dist / lit_dist
             ratio_t = None if lit_wall is None or method == "literal baseline" else wall / lit_wall
             lines.append(
-                f"| {method} | {len(runs)} | {dist:.4f} ± {spread:.4f} "
+                f"| {method} | {len(runs)} | {dist:.3f} ± {spread:.3f} "
+                f"| {_fmt(_mean(r['style_distance'] for r in runs))} "
                 f"| {_fmt(_mean(r['content_corr'] for r in runs))} "
                 f"| {_fmt(_mean(r['rhythm_similarity'] for r in runs))} | {wall:.1f} "
                 f"| {_fmt(_mean(r['x_real_time'] for r in runs), '.2f')} "
@@ -592,8 +607,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--merge", action="store_true", help="append to an existing --out")
     ap.add_argument("--save-audio", type=Path, default=None, metavar="DIR",
                     help="keep every output as a float WAV in DIR (never inside the repository)")
-    ap.add_argument("--table", type=Path, default=None,
-                    help="print markdown tables from this JSON and exit")
+    ap.add_argument("--table", type=Path, nargs="+", default=None,
+                    help="print markdown tables from these JSON files (runs pooled) and exit")
     ap.add_argument("--make-data", type=Path, default=None, metavar="DIR",
                     help="make the benchmark's files in DIR and exit (see the docstring)")
     ap.add_argument("--wesnoth", type=Path, default=Path("/work/realmusic/wes"),
@@ -607,7 +622,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict | str:
     args = parse_args(argv)
     if args.table is not None:
-        text = table(json.loads(args.table.read_text()))
+        docs = [json.loads(path.read_text()) for path in args.table]
+        text = table({"machine": docs[0]["machine"],
+                      "runs": [r for d in docs for r in d["runs"]]})
         print(text)
         return text
     if args.make_data is not None:

@@ -151,6 +151,7 @@ def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, mo
 
     capsys.readouterr()
     text = real_music.main(["--table", str(out)])
+    assert "level-matched" in text
     assert text in capsys.readouterr().out
     assert "### content.wav -> style.wav, 2 s" in text and "### - -> style.wav, 2 s" in text
     assert "| literal baseline | 1 |" in text and "| draft | 2 |" in text  # seeds 0 and 1
