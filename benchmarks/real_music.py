@@ -272,6 +272,41 @@ def load_clip(path: Path, seconds: float, offset: float) -> tuple[np.ndarray, in
     return np.ascontiguousarray(audio[start:start + n].T), sr, start / sr
 
 
+def load_pair(data: Path, content_name: str, style_name: str, seconds: float,
+              content_offset: float | None, style_offset: float):
+    """``(content or None, style, rate, content offset, style offset)``: the clips of one pair
+    (:func:`load_clip`), the style at the content's rate."""
+    style, sr, style_offset = load_clip(data / style_name, seconds, style_offset)
+    if content_name == "-":
+        return None, style, sr, None, style_offset
+    content, c_sr, content_offset = load_clip(data / content_name, seconds, content_offset)
+    if c_sr != sr:
+        style = soxr.resample(style.T, sr, c_sr, quality="HQ").T.astype(np.float32)
+        style, sr = np.ascontiguousarray(style[:, :content.shape[1]]), c_sr
+    return content, style, sr, content_offset, style_offset
+
+
+def remeasure(path: Path, data: Path) -> dict:
+    """Measure again every run of the JSON ``path`` that kept its audio (``--save-audio``),
+    with today's :func:`measure` and the clips from ``data``; the JSON is rewritten."""
+    doc = json.loads(path.read_text())
+    for run in doc["runs"]:
+        if "audio" not in run:
+            continue
+        content, style, sr, _, _ = load_pair(data, run["content"], run["style"], run["seconds"],
+                                             run["content_offset_s"], run["style_offset_s"])
+        audio, out_sr = sf.read(run["audio"], dtype="float32", always_2d=True)
+        reference = style if content is None else content
+        run.update(measure(audio.T, out_sr, style, content, reference, sr, run["seam_windows_s"]))
+        run.pop("style_distance_level_matched", None)
+        run.pop("style_distance_level_matched_per_seed", None)
+        print(f"{run['pair']}, {run['seconds']:g} s, {_label(run)}: style distance "
+              f"{run['style_distance']:.3f}, at its best gain "
+              f"{run['style_distance_best_gain']:.3f}", flush=True)
+    _write(path, doc)
+    return doc
+
+
 def loudness(audio: np.ndarray, sr: int) -> float | None:
     """Integrated loudness (LUFS, BS.1770) of ``(channels, n)``; None if silent or too short."""
     import pyloudnorm
@@ -326,12 +361,6 @@ def seam_score(audio: np.ndarray, sr: int, windows: list[tuple[float, float]]) -
     return float(flux[inside].max() / max(median, 1e-12))
 
 
-def _at_loudness(audio: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Mono ``audio`` at 22050 Hz scaled to the integrated loudness of ``reference``."""
-    a, b = loudness(audio, metrics.ANALYSIS_RATE), loudness(reference, metrics.ANALYSIS_RATE)
-    return audio if a is None or b is None else audio * 10 ** ((b - a) / 20)
-
-
 def measure(output: np.ndarray, out_sr: int, style: np.ndarray, content: np.ndarray | None,
             reference: np.ndarray, sr: int, windows: list[tuple[float, float]]) -> dict:
     """Every figure of one output. ``reference`` is the input for the loudness (content clip,
@@ -341,19 +370,18 @@ def measure(output: np.ndarray, out_sr: int, style: np.ndarray, content: np.ndar
     style_an = metrics._mono(style, sr)
     mean, per_seed = metrics.held_out_style_distance(out_an, style_an, metrics.ANALYSIS_RATE,
                                                      widths=metrics.EVAL_WIDTHS)
-    # The distance is level-sensitive (the same clip 6 dB down scores about 0.57), and the
-    # presets give the output the input's loudness while the literal pipeline leaves it where
-    # the optimisation ends, near the style's: so also compare each output brought to the
-    # style clip's loudness, which measures the texture alone
-    level_mean, level_per_seed = metrics.held_out_style_distance(
-        _at_loudness(out_an, style_an), style_an, metrics.ANALYSIS_RATE,
-        widths=metrics.EVAL_WIDTHS)
+    # The distance depends on level, and the presets give the output the input's loudness
+    # while the literal pipeline leaves it where the optimisation ends: methods are compared
+    # on the texture alone, each at its best gain (metrics.best_gain_style_distance)
+    best, best_per_seed, gain_db = metrics.best_gain_style_distance(
+        out_an, style_an, metrics.ANALYSIS_RATE, widths=metrics.EVAL_WIDTHS)
     out = np.asarray(output)
     return {
         "style_distance": mean,
         "style_distance_per_seed": per_seed,
-        "style_distance_level_matched": level_mean,
-        "style_distance_level_matched_per_seed": level_per_seed,
+        "style_distance_best_gain": best,
+        "style_distance_best_gain_per_seed": best_per_seed,
+        "best_gain_db": gain_db,
         "content_corr": (None if content is None else
                          metrics.content_similarity(out_an, metrics._mono(content, sr),
                                                     metrics.ANALYSIS_RATE)),
@@ -474,14 +502,9 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
         texture = content_name == "-"
         presets = [p for p in args.presets if settings[p].is_texture == texture]
         for seconds in args.seconds:
-            style, sr, style_offset = load_clip(args.data / style_name, seconds, args.style_offset)
-            content, content_offset = None, None
-            if not texture:
-                content, c_sr, content_offset = load_clip(args.data / content_name, seconds,
-                                                          args.content_offset)
-                if c_sr != sr:
-                    style = soxr.resample(style.T, sr, c_sr, quality="HQ").T.astype(np.float32)
-                    style, sr = np.ascontiguousarray(style[:, :content.shape[1]]), c_sr
+            content, style, sr, content_offset, style_offset = load_pair(
+                args.data, content_name, style_name, seconds, args.content_offset,
+                args.style_offset)
             reference = style if texture else content
             common = {"pair": f"{content_name} -> {style_name}", "content": content_name,
                       "style": style_name, "texture": texture, "seconds": seconds,
@@ -533,15 +556,15 @@ def _label(run: dict) -> str:
 
 
 def _distance(run: dict) -> float:
-    # the level-matched distance where the run has it (runs before it was added have not)
-    return run.get("style_distance_level_matched", run["style_distance"])
+    # at the best gain where the run has it (runs measured before it was added have not)
+    return run.get("style_distance_best_gain", run["style_distance"])
 
 
 def table(doc: dict) -> str:
     """Markdown: one table per pair and length; rows = the literal baseline and the presets
     (a preset run with overrides is its own row), averaged over render seeds (± half the
-    range over seeds). The distance columns: level-matched (each output at the style clip's
-    loudness: the comparison across methods) and as rendered."""
+    range over seeds). The distance columns: at each output's best gain (the comparison across
+    methods, whose level policies differ) and as rendered."""
     lines = [f"Machine: {doc['machine']}", ""]
     groups: dict[tuple, dict[str, list]] = {}
     for r in doc["runs"]:
@@ -551,7 +574,7 @@ def table(doc: dict) -> str:
         lit_dist = _mean(_distance(r) for r in lit) if lit else None
         lit_wall = _mean(r["wall_s"] for r in lit) if lit else None
         lines += [f"### {pair}, {seconds:g} s", "",
-                  "| method | seeds | style distance, level-matched | as rendered "
+                  "| method | seeds | style distance, best gain | as rendered "
                   "| content corr | rhythm sim "
                   "| wall (s) | x real time | distance / literal | time / literal "
                   "| LUFS in -> out | peak | clipped | seam (input) |",
@@ -609,6 +632,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="keep every output as a float WAV in DIR (never inside the repository)")
     ap.add_argument("--table", type=Path, nargs="+", default=None,
                     help="print markdown tables from these JSON files (runs pooled) and exit")
+    ap.add_argument("--remeasure", type=Path, nargs="+", default=None, metavar="JSON",
+                    help="measure the kept audio of these runs again (clips from --data) and "
+                         "exit")
     ap.add_argument("--make-data", type=Path, default=None, metavar="DIR",
                     help="make the benchmark's files in DIR and exit (see the docstring)")
     ap.add_argument("--wesnoth", type=Path, default=Path("/work/realmusic/wes"),
@@ -621,6 +647,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict | str:
     args = parse_args(argv)
+    if args.remeasure is not None:
+        return {"files": [str(p) for p in args.remeasure
+                          if remeasure(p, args.data) is not None]}
     if args.table is not None:
         docs = [json.loads(path.read_text()) for path in args.table]
         text = table({"machine": docs[0]["machine"],

@@ -124,14 +124,15 @@ def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, mo
         ("content.wav", "literal baseline"), ("content.wav", "draft"),
         ("-", "literal baseline"), ("-", "draft texture")]
     for r in runs:
-        keys = ["style_distance", "style_distance_level_matched", "rhythm_similarity",
+        keys = ["style_distance", "style_distance_best_gain", "rhythm_similarity",
                 "wall_s", "cpu_s", "x_real_time", "loudness_in_lufs", "loudness_out_lufs",
                 "peak", "seam_score", "seam_score_input"]
         keys += [] if r["texture"] else ["content_corr"]
         for key in keys:
             assert isinstance(r[key], (int, float)) and np.isfinite(r[key]), (r["method"], key)
         assert len(r["style_distance_per_seed"]) == 3
-        assert len(r["style_distance_level_matched_per_seed"]) == 3
+        assert len(r["style_distance_best_gain_per_seed"]) == 3
+        assert r["style_distance_best_gain"] <= r["style_distance"] + 1e-12
         assert r["style_distance"] == pytest.approx(np.mean(r["style_distance_per_seed"]))
         assert r["clipped_samples"] == 0 and 0 < r["peak"] < 1 and r["seconds"] == 2
         assert r["seam_windows_s"] and r["seed"] == 0
@@ -151,11 +152,31 @@ def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, mo
 
     capsys.readouterr()
     text = real_music.main(["--table", str(out)])
-    assert "level-matched" in text
+    assert "best gain" in text
     assert text in capsys.readouterr().out
     assert "### content.wav -> style.wav, 2 s" in text and "### - -> style.wav, 2 s" in text
-    assert "| literal baseline | 1 |" in text and "| draft | 2 |" in text  # seeds 0 and 1
-    assert "| draft texture | 1 |" in text
+    draft = real_music._label(doc["runs"][-1])  # "draft [n_filters=16, ...]": the overrides
+    assert draft.startswith("draft [") and "n_filters=16" in draft
+    assert "| literal baseline | 1 |" in text and f"| {draft} | 2 |" in text  # seeds 0 and 1
+    assert "| draft texture [" in text
+
+
+def test_real_music_measures_kept_audio_again(tmp_path, monkeypatch):
+    from benchmarks import metrics, real_music
+
+    monkeypatch.setattr(metrics, "EVAL_FILTERS", 16)
+    monkeypatch.setattr(metrics, "EVAL_WIDTHS", (3, 5))
+    out = tmp_path / "real.json"
+    files = _real_files(tmp_path)
+    doc = real_music.main([*files[:5], *TINY_REAL, "--presets", "draft", "--no-baseline",
+                           "--out", str(out), "--save-audio", str(tmp_path / "audio")])
+    run = doc["runs"][0]
+    assert (tmp_path / "audio").is_dir() and run["audio"].startswith(str(tmp_path / "audio"))
+    again = real_music.main(["--remeasure", str(out), "--data", str(tmp_path)])
+    assert again == {"files": [str(out)]}
+    remeasured = json.loads(out.read_text())["runs"][0]
+    for key in ("style_distance", "style_distance_best_gain", "content_corr", "peak"):
+        assert remeasured[key] == pytest.approx(run[key], rel=1e-4), key
 
 
 def test_held_out_style_distance_averages_three_held_out_banks():
