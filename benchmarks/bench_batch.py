@@ -104,8 +104,14 @@ def run(args: argparse.Namespace) -> dict:
         from neuralfx.effect import NeuralStyle
 
         NeuralStyle(str(style), preset).style_statistics()
+        from neuralfx.network import random_network
+
         for mode in modes:
             out = root / f"out-{mode}"
+            # every mode builds the network (and its FFT kernels) at its own thread count, as
+            # a worker does: kernels built at another count differ in the last bits, and the
+            # optimisation carries such differences into different (equally good) samples
+            random_network.cache_clear()
             if mode == "ray":
                 import ray
 
