@@ -75,6 +75,23 @@ def _grams(audio: np.ndarray, widths: tuple[int, ...], seed: int = EVAL_SEED
     return [gram(f)[0].double() for f in features]
 
 
+def _usable_widths(out: np.ndarray, sty: np.ndarray, widths: tuple[int, ...]
+                   ) -> tuple[int, ...]:
+    """The evaluation widths both signals (mono, at the analysis rate) are long enough for."""
+    frames = min(len(out), len(sty)) // HOP + 1
+    usable = tuple(w for w in widths if w <= frames)
+    if not usable:
+        raise ValueError(f"signals of {frames} frames are shorter than every evaluation width "
+                         f"{list(widths)}")
+    return usable
+
+
+def _relative_distance(grams: list[torch.Tensor], targets: list[torch.Tensor]) -> float:
+    """Mean over widths of ``||G - G_target||_F / ||G_target||_F``."""
+    return float(np.mean([(a - b).norm().item() / max(b.norm().item(), 1e-30)
+                          for a, b in zip(grams, targets)]))
+
+
 def style_distance(output, style, sr: int, widths: tuple[int, ...] = EVAL_WIDTHS,
                    seed: int = EVAL_SEED) -> float:
     """Mean over the evaluation widths of ``||G_out - G_style||_F / ||G_style||_F``.
@@ -84,14 +101,8 @@ def style_distance(output, style, sr: int, widths: tuple[int, ...] = EVAL_WIDTHS
     evaluation bank (the default is the one every recorded figure used).
     """
     out, sty = _mono(output, sr), _mono(style, sr)
-    frames = min(len(out), len(sty)) // HOP + 1
-    usable = tuple(w for w in widths if w <= frames)
-    if not usable:
-        raise ValueError(f"signals of {frames} frames are shorter than every evaluation width "
-                         f"{list(widths)}")
-    g_out, g_sty = _grams(out, usable, seed), _grams(sty, usable, seed)
-    return float(np.mean([(a - b).norm().item() / max(b.norm().item(), 1e-30)
-                          for a, b in zip(g_out, g_sty)]))
+    usable = _usable_widths(out, sty, widths)
+    return _relative_distance(_grams(out, usable, seed), _grams(sty, usable, seed))
 
 
 def held_out_style_distance(output, style, sr: int, widths: tuple[int, ...] = EVAL_WIDTHS,
@@ -119,19 +130,14 @@ def best_gain_style_distance(output, style, sr: int, widths: tuple[int, ...] = E
     around the best.
     """
     out, sty = _mono(output, sr), _mono(style, sr)
-    frames = min(len(out), len(sty)) // HOP + 1
-    usable = tuple(w for w in widths if w <= frames)
-    if not usable:
-        raise ValueError(f"signals of {frames} frames are shorter than every evaluation width "
-                         f"{list(widths)}")
+    usable = _usable_widths(out, sty, widths)
     targets = {seed: _grams(sty, usable, seed) for seed in seeds}
     memo: dict[float, list[float]] = {}
 
     def per_seed(gain_db: float) -> list[float]:
         if gain_db not in memo:
             scaled = out * 10 ** (gain_db / 20)
-            memo[gain_db] = [float(np.mean([(a - b).norm().item() / max(b.norm().item(), 1e-30)
-                                            for a, b in zip(_grams(scaled, usable, seed), g)]))
+            memo[gain_db] = [_relative_distance(_grams(scaled, usable, seed), g)
                              for seed, g in targets.items()]
         return memo[gain_db]
 
