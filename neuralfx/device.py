@@ -28,9 +28,9 @@ def compute_dtype(precision: str, device: torch.device) -> torch.dtype:
     """The dtype of the heavy convolutions and Gram products.
 
     ``auto`` is fp32 on every device: bf16 is only ever chosen by asking for it. On a 2-core
-    AVX512-BF16 CPU one classic loss+gradient evaluation took as long in bf16 as in fp32, and
-    bf16 moved the output measurably away from the style on real music (BENCHMARKS.md,
-    "Precision"); on GPUs its quality is not yet measured. Losses, sums and the optimiser state
+    AVX512-BF16 CPU bf16 made a classic evaluation 1.2x faster at the same held-out quality on
+    three real pairs (one render seed), but no end-to-end render A/B has shown the gain yet
+    (BENCHMARKS.md, "Precision"); on GPUs its quality is not measured. Losses, sums and the optimiser state
     stay fp32 whatever the precision. ``tf32`` is fp32 storage with TF32 tensor-core products on
     CUDA (fp32 elsewhere).
     """
