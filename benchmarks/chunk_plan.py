@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from neuralfx.chunking import _moved_back, plan_chunks
+from neuralfx.engine import signal_plan
 from neuralfx.settings import Settings
 from neuralfx.spectral import n_frames
 
@@ -23,8 +24,7 @@ def rows(settings: Settings, lengths: tuple[float, ...] = LENGTHS) -> list[dict]
     out = []
     for seconds in lengths:
         total = n_frames(int(round(seconds * settings.sample_rate)), settings.hop_length)
-        now = plan_chunks(total + 2 * edge, settings.chunk_frames + 2 * edge,
-                          settings.overlap_frames, settings.receptive_field)
+        now = signal_plan(settings, total)
         longest = max(settings.chunk_frames, settings.receptive_field)
         before = (plan_chunks(total + 2 * edge, longest, settings.overlap_frames,
                               settings.receptive_field) if total + 2 * edge <= longest

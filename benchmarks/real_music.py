@@ -324,13 +324,12 @@ def seam_windows(seconds: float, settings) -> list[tuple[float, float]]:
     the engine makes for ``seconds`` of audio with ``settings`` (its analysis rate, hop,
     chunk and overlap lengths and edge frames), widened by half a second either side. Empty
     when the clip is one chunk."""
-    from neuralfx.chunking import plan_chunks
+    from neuralfx.engine import signal_plan
     from neuralfx.spectral import n_frames
 
-    total = n_frames(int(round(seconds * settings.sample_rate)), settings.hop_length)
     edge = settings.edge_frames
-    plan = plan_chunks(total + 2 * edge, settings.chunk_frames + 2 * edge,
-                       settings.overlap_frames, settings.receptive_field)
+    plan = signal_plan(settings, n_frames(int(round(seconds * settings.sample_rate)),
+                                          settings.hop_length))
     frame = settings.hop_length / settings.sample_rate
     return [((plan.starts[i] - edge) * frame - SEAM_MARGIN_SECONDS,
              (plan.stop(i - 1) - edge) * frame + SEAM_MARGIN_SECONDS)

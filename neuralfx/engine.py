@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from .chunking import (
+    ChunkPlan,
     MagnitudeJoiner,
     free_samples,
     owned_samples,
@@ -73,6 +74,15 @@ def batch_size(settings: Settings, frames: int, device: torch.device) -> int:
     per_chunk = bytes_per_chunk(settings.n_bins, frames, settings.n_filters,
                                 len(settings.kernel_sizes))
     return max(1, memory_budget_bytes(settings, device) // per_chunk)
+
+
+def signal_plan(settings: Settings, frames: int) -> ChunkPlan:
+    """The chunk plan of a signal of ``frames`` STFT frames, in plan frames: the signal plus
+    ``settings.edge_frames`` at each end. ``chunk_seconds`` counts signal frames, so a signal
+    that fits in one chunk is one chunk, edges included."""
+    edge = settings.edge_frames
+    return plan_chunks(frames + 2 * edge, settings.chunk_frames + 2 * edge,
+                       settings.overlap_frames, settings.receptive_field)
 
 
 def chunk_noise(settings: Settings, chunk: int, frames: int) -> torch.Tensor:
@@ -311,11 +321,7 @@ class _Signal:
         # fade but moves the optimum further from the classic loss: BENCHMARKS.md, Engine.)
         # pad_edges = false gives the classic objective, fade included.
         self.edge = settings.edge_frames
-        # chunk_seconds counts signal frames: a signal that fits in one chunk is one chunk,
-        # edges included
-        self.plan = plan_chunks(self.total + 2 * self.edge,
-                                settings.chunk_frames + 2 * self.edge,
-                                settings.overlap_frames, settings.receptive_field)
+        self.plan = signal_plan(settings, self.total)
         self.joiner = MagnitudeJoiner(self.plan, channels, settings.n_bins)
         # samples each chunk's frames see, and the waveform pass's turns
         self.spans = [frame_span(a - self.edge, a - self.edge + self.plan.length, n_fft, hop)
