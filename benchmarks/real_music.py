@@ -417,6 +417,12 @@ def _pairs_of(items: list[str]) -> dict[str, object]:
     return out
 
 
+def _variant(spec: str, overrides: dict) -> tuple[str, dict]:
+    """'style 0.01:precision=bf16' -> ('style 0.01', {**overrides, 'precision': 'bf16'})."""
+    name, _, extra = spec.partition(":")
+    return name, {**overrides, **_pairs_of([x for x in extra.split(",") if x])}
+
+
 def machine_facts(threads: int) -> dict:
     try:
         flags = Path("/proc/cpuinfo").read_text()
@@ -493,7 +499,10 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
     doc["commands"].append(command)
     overrides = _pairs_of(args.set)
     baseline_options = _pairs_of(args.baseline_set)
-    settings = {name: load_preset(name, **overrides).settings for name in args.presets}
+    # "NAME:key=value,key=value" runs a preset with its own overrides (an A/B in one run)
+    variants = {spec: _variant(spec, overrides) for spec in args.presets}
+    settings = {spec: load_preset(name, **extra).settings
+                for spec, (name, extra) in variants.items()}
     classic = load_preset("style 0.01", **{k: v for k, v in overrides.items()
                                            if k in ("chunk_seconds", "overlap_seconds")})
     pairs = args.pair or [list(p) for p in DEFAULT_PAIRS]
@@ -510,8 +519,10 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
                       "sample_rate": sr, "channels": int(reference.shape[0]),
                       "content_offset_s": content_offset, "style_offset_s": style_offset}
             methods = (["literal baseline"] if args.baseline else []) + presets
-            for method in methods:
-                for seed in args.seeds:
+            # seeds outside, methods inside: on a shared machine, load drifts hit every
+            # method alike and the time ratios hold
+            for seed in args.seeds:
+                for method in methods:
                     print(f"{common['pair']}, {seconds:g} s, {method}, seed {seed} ...",
                           flush=True)
                     if method == "literal baseline":
@@ -520,12 +531,13 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
                         windows = seam_windows(seconds, classic.settings)
                         info["options"] = baseline_options
                     else:
-                        out, info = run_preset(method, content, style, sr, seconds, seed,
-                                               overrides)
+                        name, extra = variants[method]
+                        out, info = run_preset(name, content, style, sr, seconds, seed, extra)
                         out_sr = sr
                         windows = seam_windows(seconds, settings[method])
-                        info["overrides"] = overrides
-                    run = {**common, "method": method, "seed": seed, **info,
+                        info["overrides"] = extra
+                    run = {**common, "method": variants.get(method, (method,))[0],
+                           "seed": seed, **info,
                            "x_real_time": seconds / info["wall_s"],
                            **measure(out, out_sr, style, content, reference, sr, windows)}
                     if args.save_audio is not None:
@@ -612,7 +624,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "; ".join(f"{c} {s}" for c, s in DEFAULT_PAIRS))
     ap.add_argument("--seconds", type=float, nargs="+", default=list(DEFAULT_SECONDS))
     ap.add_argument("--presets", nargs="+", default=None,
-                    help="default: every built-in preset")
+                    help="default: every built-in preset; NAME:KEY=VALUE,... runs a preset "
+                         "with its own overrides (e.g. 'style 0.01:precision=bf16')")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0],
                     help="render seeds (the presets' seed and the baseline's)")
     ap.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
