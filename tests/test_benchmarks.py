@@ -144,20 +144,24 @@ def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, mo
     assert isinstance(machine["avx512_bf16"], bool) and machine["torch"]
     assert doc["commands"][0][:2] == ["python", "benchmarks/real_music.py"]
 
-    # --merge appends (here without the baseline)
-    doc = real_music.main([*files[:5], *TINY_REAL, "--presets", "draft", "--no-baseline",
-                           "--seeds", "1", "--out", str(out), "--merge"])
-    assert len(doc["runs"]) == 5 and len(doc["commands"]) == 2
-    assert doc["runs"][-1]["method"] == "draft" and doc["runs"][-1]["seed"] == 1
+    # --merge appends (here without the baseline); NAME:KEY=VALUE is a preset with its own
+    # overrides, over --set's
+    doc = real_music.main([*files[:5], *TINY_REAL, "--presets", "draft", "draft:iterations=1",
+                           "--no-baseline", "--seeds", "1", "--out", str(out), "--merge"])
+    assert len(doc["runs"]) == 6 and len(doc["commands"]) == 2
+    assert [(r["method"], r["seed"], r["overrides"]["iterations"]) for r in doc["runs"][4:]] == [
+        ("draft", 1, 2), ("draft", 1, 1)]
 
     capsys.readouterr()
     text = real_music.main(["--table", str(out)])
     assert "best gain" in text
     assert text in capsys.readouterr().out
     assert "### content.wav -> style.wav, 2 s" in text and "### - -> style.wav, 2 s" in text
-    draft = real_music._label(doc["runs"][-1])  # "draft [n_filters=16, ...]": the overrides
+    draft = real_music._label(doc["runs"][-2])  # "draft [n_filters=16, ...]": the overrides
     assert draft.startswith("draft [") and "n_filters=16" in draft
     assert "| literal baseline | 1 |" in text and f"| {draft} | 2 |" in text  # seeds 0 and 1
+    assert f"| {real_music._label(doc['runs'][-1])} | 1 |" in text  # the variant's own row
+    assert "iterations=1" in real_music._label(doc["runs"][-1])
     assert "| draft texture [" in text
 
 
