@@ -28,11 +28,12 @@ def compute_dtype(precision: str, device: torch.device) -> torch.dtype:
     """The dtype of the heavy convolutions and Gram products.
 
     ``auto`` is fp32 on every device: bf16 is only ever chosen by asking for it. On a 2-core
-    AVX512-BF16 CPU bf16 made a classic evaluation 1.2x faster at the same held-out quality on
-    three real pairs (one render seed), but no end-to-end render A/B has shown the gain yet
-    (BENCHMARKS.md, "Precision"); on GPUs its quality is not measured. Losses, sums and the
-    optimiser state stay fp32 whatever the precision. ``tf32`` is fp32 storage with TF32
-    tensor-core products on CUDA (fp32 elsewhere).
+    AVX512-BF16 CPU bf16 made one classic evaluation 1.2x faster at the same held-out quality,
+    but whole renders were not faster (an interleaved A/B on real music, three render seeds:
+    141 vs 133 s for `style 0.01`, 21.5 vs 19.5 s for `draft`; BENCHMARKS.md, "Precision");
+    on AVX2 CPUs it is emulated (0.36x) and on GPUs its quality is not measured. Losses, sums
+    and the optimiser state stay fp32 whatever the precision. ``tf32`` is fp32 storage with
+    TF32 tensor-core products on CUDA (fp32 elsewhere).
     """
     if precision == "bf16":
         return torch.bfloat16
