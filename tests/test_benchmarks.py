@@ -219,3 +219,19 @@ def test_chunk_plan_benchmark_shows_no_double_work():
     assert rows[10.006]["chunks"] == 1 and rows[10.006]["ratio_before"] == pytest.approx(2.0)
     assert all(r["ratio"] <= 1.12 for r in rows.values())
     assert "| 20 s | 862 | 3 x 319 |" in chunk_plan.main(["--seconds", "20"])
+
+
+def test_demo_benchmark_measures_each_output_against_the_shipped_style(tmp_path, monkeypatch):
+    import shutil
+
+    from benchmarks import demo, metrics
+
+    monkeypatch.setattr(metrics, "EVAL_FILTERS", 16)
+    monkeypatch.setattr(metrics, "EVAL_WIDTHS", (3, 5))
+    shutil.copyfile(demo.EXAMPLES / "texture.wav", tmp_path / "input_texture.wav")
+    shutil.copyfile(demo.EXAMPLES / "melody.wav", tmp_path / "input_melody.wav")
+    figures = demo.measure(tmp_path)
+    assert set(figures) == {"input_texture.wav", "input_melody.wav"}
+    assert figures["input_texture.wav"]["style_distance_best_gain"] == pytest.approx(0, abs=1e-6)
+    assert figures["input_melody.wav"]["style_distance_best_gain"] > 0.1
+    assert figures["input_melody.wav"]["content_corr"] == pytest.approx(1.0)
