@@ -526,6 +526,7 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
                     print(f"{common['pair']}, {seconds:g} s, {method}, seed {seed} ...",
                           flush=True)
                     if method == "literal baseline":
+                        name = method
                         out, out_sr, info = run_baseline(content, style, sr, reference.shape[1],
                                                          seed, baseline_options)
                         windows = seam_windows(seconds, classic.settings)
@@ -536,8 +537,7 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
                         out_sr = sr
                         windows = seam_windows(seconds, settings[method])
                         info["overrides"] = extra
-                    run = {**common, "method": variants.get(method, (method,))[0],
-                           "seed": seed, **info,
+                    run = {**common, "method": name, "seed": seed, **info,
                            "x_real_time": seconds / info["wall_s"],
                            **measure(out, out_sr, style, content, reference, sr, windows)}
                     if args.save_audio is not None:
