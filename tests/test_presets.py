@@ -311,7 +311,7 @@ def test_preset_is_immutable_and_picklable():
 def test_overrides_apply_and_validate():
     p = load_preset("style 0.01", iterations=100, mix=0.5)
     assert p.settings.iterations == 100 and p.mix == 0.5
-    assert load_preset("style 0.01").settings.iterations == 300  # the library is untouched
+    assert load_preset("style 0.01").settings.iterations == 250  # the library is untouched
     assert load_preset("hq", n_fft=2048, hop_length=512).settings.n_fft == 2048  # as a pair
     with pytest.raises(SettingsError, match="iterations = -1"):
         load_preset("draft", iterations=-1)
@@ -415,7 +415,7 @@ def test_user_presets_shadow_builtins_only_when_asked(user_dir):
     row = [r for r in list_presets() if r.kind == "user"][0]
     assert row.name == "hq" and row.shadows
     save_user_preset(load_preset("draft"), "style 0.5")  # the "style X" rule wins, too
-    assert load_preset("style 0.5").settings.iterations == 300
+    assert load_preset("style 0.5").settings.iterations == 250
     assert load_preset("user:style 0.5").settings.iterations == 40
     assert {r.name: r.shadows for r in list_presets() if r.kind == "user"}["style 0.5"]
     with pytest.raises(PresetNotFoundError):
