@@ -68,7 +68,8 @@ def test_builtins_have_the_documented_settings():
     classic = load_preset("style 0.01")
     assert classic.settings == Settings()  # the classic = the engine's defaults
     assert (classic.mix, classic.match_loudness, classic.pre, classic.post) == (1.0, True, (), ())
-    assert load_preset("style 0.001").settings == Settings(content_weight=0.001)
+    # more style needs the original's 300 steps (BENCHMARKS.md, The classic at 250 steps)
+    assert load_preset("style 0.001").settings == Settings(content_weight=0.001, iterations=300)
     assert load_preset("style 0.1").settings == Settings(content_weight=0.1)
     texture = load_preset("texture").settings
     # from the style's spectrum: from faint noise a 10 s texture of a drum groove put its
