@@ -273,16 +273,20 @@ def load_clip(path: Path, seconds: float, offset: float) -> tuple[np.ndarray, in
 
 
 def load_pair(data: Path, content_name: str, style_name: str, seconds: float,
-              content_offset: float | None, style_offset: float):
+              content_offset: float | None, style_offset: float,
+              style_seconds: float | None = None):
     """``(content or None, style, rate, content offset, style offset)``: the clips of one pair
-    (:func:`load_clip`), the style at the content's rate."""
-    style, sr, style_offset = load_clip(data / style_name, seconds, style_offset)
+    (:func:`load_clip`; the style ``style_seconds`` long, by default as long as the content),
+    the style at the content's rate."""
+    style_seconds = style_seconds or seconds
+    style, sr, style_offset = load_clip(data / style_name, style_seconds, style_offset)
     if content_name == "-":
         return None, style, sr, None, style_offset
     content, c_sr, content_offset = load_clip(data / content_name, seconds, content_offset)
     if c_sr != sr:
         style = soxr.resample(style.T, sr, c_sr, quality="HQ").T.astype(np.float32)
-        style, sr = np.ascontiguousarray(style[:, :content.shape[1]]), c_sr
+        style = np.ascontiguousarray(style[:, :int(round(style_seconds * c_sr))])
+        sr = c_sr
     return content, style, sr, content_offset, style_offset
 
 
@@ -294,7 +298,8 @@ def remeasure(path: Path, data: Path) -> dict:
         if "audio" not in run:
             continue
         content, style, sr, _, _ = load_pair(data, run["content"], run["style"], run["seconds"],
-                                             run["content_offset_s"], run["style_offset_s"])
+                                             run["content_offset_s"], run["style_offset_s"],
+                                             run.get("style_seconds"))
         audio, out_sr = sf.read(run["audio"], dtype="float32", always_2d=True)
         reference = style if content is None else content
         run.update(measure(audio.T, out_sr, style, content, reference, sr, run["seam_windows_s"]))
@@ -512,10 +517,11 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
         for seconds in args.seconds:
             content, style, sr, content_offset, style_offset = load_pair(
                 args.data, content_name, style_name, seconds, args.content_offset,
-                args.style_offset)
+                args.style_offset, args.style_seconds)
             reference = style if texture else content
             common = {"pair": f"{content_name} -> {style_name}", "content": content_name,
                       "style": style_name, "texture": texture, "seconds": seconds,
+                      "style_seconds": args.style_seconds or seconds,
                       "sample_rate": sr, "channels": int(reference.shape[0]),
                       "content_offset_s": content_offset, "style_offset_s": style_offset}
             methods = (["literal baseline"] if args.baseline else []) + presets
@@ -579,12 +585,15 @@ def table(doc: dict) -> str:
     lines = [f"Machine: {doc['machine']}", ""]
     groups: dict[tuple, dict[str, list]] = {}
     for r in doc["runs"]:
-        groups.setdefault((r["pair"], r["seconds"]), {}).setdefault(_label(r), []).append(r)
-    for (pair, seconds), methods in groups.items():
+        key = (r["pair"], r["seconds"], r.get("style_seconds", r["seconds"]))
+        groups.setdefault(key, {}).setdefault(_label(r), []).append(r)
+    for (pair, seconds, style_seconds), methods in groups.items():
         lit = methods.get("literal baseline")
         lit_dist = _mean(_distance(r) for r in lit) if lit else None
         lit_wall = _mean(r["wall_s"] for r in lit) if lit else None
-        lines += [f"### {pair}, {seconds:g} s", "",
+        heading = f"{pair}, {seconds:g} s" + (
+            "" if style_seconds == seconds else f" (style {style_seconds:g} s)")
+        lines += [f"### {heading}", "",
                   "| method | seeds | style distance, best gain | as rendered "
                   "| content corr | rhythm sim "
                   "| wall (s) | x real time | distance / literal | time / literal "
@@ -623,6 +632,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "texture row); repeat for more. Default: " +
                          "; ".join(f"{c} {s}" for c, s in DEFAULT_PAIRS))
     ap.add_argument("--seconds", type=float, nargs="+", default=list(DEFAULT_SECONDS))
+    ap.add_argument("--style-seconds", type=float, default=None,
+                    help="length of the style clip (default: as long as the content clip)")
     ap.add_argument("--presets", nargs="+", default=None,
                     help="default: every built-in preset; NAME:KEY=VALUE,... runs a preset "
                          "with its own overrides (e.g. 'style 0.01:precision=bf16')")

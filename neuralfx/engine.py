@@ -60,13 +60,19 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+# A CPU batch's budget by default: beyond about four classic chunks a batch runs slower per
+# frame, not faster (a 60 s render, 7 chunks: all in one batch 146 s, 4 + 3 119 s; BENCHMARKS.md,
+# "Long files"), and a larger budget only raises the peak memory
+CPU_BATCH_BUDGET = 768 * 2**20
+
+
 def memory_budget_bytes(settings: Settings, device: torch.device) -> int:
     if settings.memory_budget_mb:
         return settings.memory_budget_mb * 2**20
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free * 0.6)
-    return 2 * 2**30
+    return CPU_BATCH_BUDGET
 
 
 def batch_size(settings: Settings, frames: int, device: torch.device) -> int:
@@ -281,19 +287,22 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
 
 def _batches(items: list, settings: Settings, device: torch.device, parallel: int = 1):
     """``(start, stop)`` of consecutive items with chunks of equal length, as many as the memory
-    budget holds (and, for ``parallel`` workers, no more than a ``parallel``-th of the items)."""
+    budget holds (and, for ``parallel`` workers, no more than a ``parallel``-th of the items),
+    in batches of even size (7 chunks at 4 a batch are 4 + 3, 9 are 3 + 3 + 3)."""
     done = 0
     share = -(-len(items) // parallel)
     while done < len(items):
         length = items[done][0].plan.length
+        run = done
+        while run < len(items) and items[run][0].plan.length == length:
+            run += 1
         size = batch_size(settings, length, device)
         if parallel > 1:
             size = min(size, share)
-        stop = done
-        while stop < len(items) and stop - done < size and items[stop][0].plan.length == length:
-            stop += 1
-        yield done, stop
-        done = stop
+        size = -(-(run - done) // -(-(run - done) // size))
+        for start in range(done, run, size):
+            yield start, min(start + size, run)
+        done = run
 
 
 class _Signal:

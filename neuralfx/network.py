@@ -97,12 +97,14 @@ class GramAccumulator:
     While a width has at most ``max_factor_frames`` frames in all, its features are kept too:
     ``factors()`` then gives ``L = F / sqrt(T)`` with ``G = L L^T``, a factor of rank ``T`` that
     makes the loss's ``G F`` products cheaper (see :func:`neuralfx.synthesis.style_loss`).
+    Beyond that, with ``factor_tolerance`` set, ``factors()`` gives :func:`low_rank_factor`.
     """
 
     sums: list[torch.Tensor] | None = None
     frames: list[int] | None = None
     max_factor_frames: int = 0
     kept: list[list[torch.Tensor] | None] | None = None
+    factor_tolerance: float | None = None
 
     def add(self, features: list[torch.Tensor]) -> None:
         """``features``: per width ``(batch, filters, frames)``; batch entries are pooled."""
@@ -127,8 +129,30 @@ class GramAccumulator:
         return [(s / n).float() for s, n in zip(self.sums, self.frames)]
 
     def factors(self) -> list[torch.Tensor | None]:
-        """Per width ``(filters, frames) / sqrt(frames)``, or None where it was not kept."""
+        """Per width ``(filters, frames) / sqrt(frames)`` where the features were kept, else
+        the :func:`low_rank_factor` of the Gram (with ``factor_tolerance``) or None."""
         if self.sums is None:
             raise ValueError("no frames were accumulated")
-        return [None if k is None else torch.cat(k, dim=1) / math.sqrt(n)
-                for k, n in zip(self.kept, self.frames)]
+        return [torch.cat(k, dim=1) / math.sqrt(n) if k is not None
+                else None if self.factor_tolerance is None
+                else low_rank_factor(s / n, self.factor_tolerance)
+                for k, n, s in zip(self.kept, self.frames, self.sums)]
+
+
+def low_rank_factor(gram: torch.Tensor, tolerance: float) -> torch.Tensor | None:
+    """``L (N, r)`` with ``L L^T`` the Gram's best approximation of the smallest rank ``r``
+    whose error is at most ``tolerance`` of the Gram (Frobenius norms): its top eigenpairs.
+    None when that needs ``r >= N / 2``, where a factor costs more than it saves.
+
+    A long style's Gram has full rank, but its eigenvalues fall fast: on real music a 60 s
+    style needs r = 300-1300 for 3e-4, against N = 4096 (BENCHMARKS.md, "Long styles")."""
+    # float64 (MPS has none: there on the CPU), once per style and width
+    values, vectors = torch.linalg.eigh(
+        (gram if gram.device.type != "mps" else gram.cpu()).double())
+    values, vectors = values.flip(0).clamp_min(0), vectors.flip(1)
+    energy = values.pow(2)
+    tail = (energy.sum() - energy.cumsum(0)).clamp_min(0).sqrt()
+    rank = int((tail > tolerance * energy.sum().sqrt()).sum()) + 1
+    if 2 * rank >= gram.shape[0]:
+        return None
+    return (vectors[:, :rank] * values[:rank].sqrt()).float().to(gram.device)

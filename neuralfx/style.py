@@ -22,8 +22,12 @@ from .settings import Settings
 from .spectral import frame_slice_spectrogram, n_frames
 
 # 2: entries carry the per-lag feature autocorrelations; 3: Gram factors; 4: the spectrum's
-# per-bin mean and standard deviation
-CACHE_FORMAT = 4
+# per-bin mean and standard deviation; 5: low-rank factors of long styles' Grams
+CACHE_FORMAT = 5
+# Relative error (Frobenius) of a long style's low-rank Gram factor. A classic render ends
+# about 2e-2 from the style's Gram, so 3e-4 moves the loss by well under 0.1%
+# (BENCHMARKS.md, "Long styles")
+GRAM_FACTOR_TOLERANCE = 3e-4
 # Longest lag of the rhythm (autocorrelation) statistics: a few seconds holds a bar of music at
 # most tempos, so the loss can keep beats and bars, which the 0.25 s classic network cannot see.
 AUTOCORRELATION_SECONDS = 3.0
@@ -37,10 +41,11 @@ class StyleStatistics:
     ``(N, L)``, ``A[k, tau]`` = mean over the style's frame pairs ``tau`` apart of
     ``F_k(t) F_k(t + tau)`` (the rhythm statistics of the autocorrelation loss).
     ``factors``, when present: per width ``L (N, r)`` with ``G = L L^T`` (the style's scaled
-    features, kept for styles of at most ``N / 2`` frames, where they make the loss cheaper),
-    or None for that width. ``spectrum_mean`` and ``spectrum_std``, when present: ``(bins,)``,
-    the style's log-magnitude per frequency bin over all its frames (the start of
-    ``init = "style"``)."""
+    features for styles of at most ``N / 8`` frames; for longer styles the Gram's top
+    eigenpairs, within :data:`GRAM_FACTOR_TOLERANCE`), which make the loss cheaper, or None
+    for that width (a rank of ``N / 2`` or more would not). ``spectrum_mean`` and
+    ``spectrum_std``, when present: ``(bins,)``, the style's log-magnitude per frequency bin
+    over all its frames (the start of ``init = "style"``)."""
 
     grams: list[torch.Tensor]
     frames: int
@@ -89,8 +94,11 @@ def compute_style_statistics(audio: torch.Tensor, settings: Settings,
             f"needs at least {needed:.3f} s (kernel_sizes = {list(settings.kernel_sizes)} "
             f"frames of hop {settings.hop_length} at {settings.sample_rate} Hz)")
     network = network_for(settings)
-    # a factor of rank r makes G F cost 2 N r T instead of N^2 T: worth keeping while r < N / 2
-    acc = GramAccumulator(max_factor_frames=settings.n_filters // 2)
+    # A factor of rank r makes G F cost 2 N r T instead of N^2 T. A short style's features are
+    # an exact one; a longer style gets its Gram's top eigenpairs (an eigendecomposition,
+    # seconds once per style, is worth it from about 12 s of style at 4096 filters)
+    acc = GramAccumulator(max_factor_frames=settings.n_filters // 8,
+                          factor_tolerance=GRAM_FACTOR_TOLERANCE)
     span = settings.receptive_field - 1
     # lags per width: at most half that width's feature frames, as the loss uses on a chunk
     lags = [max(1, min(autocorrelation_lags(settings), (total - k + 1) // 2))

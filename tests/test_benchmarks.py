@@ -172,15 +172,20 @@ def test_real_music_measures_kept_audio_again(tmp_path, monkeypatch):
     monkeypatch.setattr(metrics, "EVAL_WIDTHS", (3, 5))
     out = tmp_path / "real.json"
     files = _real_files(tmp_path)
+    # a style clip longer than the content: the remeasure takes the same clip again
     doc = real_music.main([*files[:5], *TINY_REAL, "--presets", "draft", "--no-baseline",
+                           "--style-seconds", "2.8",
                            "--out", str(out), "--save-audio", str(tmp_path / "audio")])
     run = doc["runs"][0]
+    assert run["seconds"] == 2 and run["style_seconds"] == 2.8
     assert (tmp_path / "audio").is_dir() and run["audio"].startswith(str(tmp_path / "audio"))
     again = real_music.main(["--remeasure", str(out), "--data", str(tmp_path)])
     assert again == {"files": [str(out)]}
     remeasured = json.loads(out.read_text())["runs"][0]
     for key in ("style_distance", "style_distance_best_gain", "content_corr", "peak"):
         assert remeasured[key] == pytest.approx(run[key], rel=1e-4), key
+    assert "### content.wav -> style.wav, 2 s (style 2.8 s)" in real_music.table(
+        json.loads(out.read_text()))
 
 
 def test_held_out_style_distance_averages_three_held_out_banks():

@@ -1,10 +1,12 @@
 """The synthesis engine: tensors in, tensors out, at the analysis rate."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 
+from neuralfx import engine
 from neuralfx.chunking import (
     MagnitudeJoiner,
     crossfade_weights,
@@ -15,7 +17,7 @@ from neuralfx.chunking import (
 )
 from neuralfx.device import compute_dtype
 from neuralfx.engine import BatchRunner, Progress, render, render_many, run_batch
-from neuralfx.network import GramAccumulator, gram, random_network
+from neuralfx.network import GramAccumulator, gram, low_rank_factor, random_network
 from neuralfx.settings import Settings, SettingsError
 from neuralfx.spectral import (
     frame_span,
@@ -26,7 +28,7 @@ from neuralfx.spectral import (
     spectral_convergence,
     stft,
 )
-from neuralfx.style import compute_style_statistics, style_statistics
+from neuralfx.style import GRAM_FACTOR_TOLERANCE, compute_style_statistics, style_statistics
 from neuralfx.synthesis import (
     Objective,
     WaveformObjective,
@@ -153,6 +155,25 @@ def test_batching_does_not_change_a_chunk(stats):
         assert torch.allclose(batched[k], alone[0], rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.parametrize("chunks, per_batch, sizes", [
+    (7, 4, [4, 3]), (9, 4, [3, 3, 3]), (8, 4, [4, 4]), (3, 12, [3]), (5, 1, [1] * 5)])
+def test_batches_are_even_and_within_the_budget(chunks, per_batch, sizes, monkeypatch):
+    monkeypatch.setattr(engine, "batch_size", lambda *args: per_batch)
+    signal = SimpleNamespace(plan=SimpleNamespace(length=431))
+    items = [(signal, i, 0) for i in range(chunks)]
+    spans = list(engine._batches(items, Settings(), torch.device("cpu")))
+    assert [b - a for a, b in spans] == sizes
+    assert spans[0][0] == 0 and spans[-1][1] == chunks
+    assert all(a == b for (_, a), (b, _) in zip(spans, spans[1:]))
+
+
+def test_a_cpu_batch_holds_about_four_classic_chunks():
+    # more run slower per frame on a CPU (BENCHMARKS.md, "Long files")
+    s = Settings()
+    assert engine.batch_size(s, s.chunk_frames + 2 * s.edge_frames, torch.device("cpu")) == 4
+    assert engine.batch_size(s.replace(memory_budget_mb=4096), 441, torch.device("cpu")) > 4
+
+
 def test_several_signals_share_batches_and_match_single_renders(settings, stats):
     # what lets a GPU fill one batch with chunks of many files
     signals = [noise(0.7, seed=1)[None], torch.stack([noise(1.9, seed=2), tone(1.9)]),
@@ -205,14 +226,39 @@ def test_gram_accumulator_keeps_a_factor_only_while_short():
 
 def test_style_statistics_carry_a_factor_for_short_styles(settings, tmp_path, monkeypatch):
     monkeypatch.setenv("NEURALFX_CACHE_DIR", str(tmp_path))
-    s = settings.replace(n_filters=128)  # factors kept up to 64 frames
+    s = settings.replace(n_filters=512)  # the features are the factor up to 64 frames
     short = style_statistics(noise(1.0, seed=3), s)
     (factor,) = short.factors
-    assert factor.shape == (128, short.frames - 10)
+    assert factor.shape == (512, short.frames - 10)
     assert torch.allclose(factor @ factor.T, short.grams[0], rtol=1e-4, atol=1e-6)
     cached = style_statistics(noise(1.0, seed=3), s)
     assert torch.equal(cached.factors[0], factor)
-    assert style_statistics(noise(2.0, seed=3), s).factors == [None]  # 87 frames
+
+
+def test_a_long_style_carries_its_grams_low_rank_factor(settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURALFX_CACHE_DIR", str(tmp_path))
+    s = settings.replace(n_filters=512)
+    tonal = torch.stack([tone(3.0, f) for f in (220.0, 330.0, 495.0)]).sum(0)
+    long = style_statistics(tonal, s)  # 120 frames: beyond 64, the Gram's eigenpairs
+    (factor,) = long.factors
+    (g,) = long.grams
+    assert factor.shape[1] < min(long.frames, 256)
+    assert (factor @ factor.T - g).norm() <= (GRAM_FACTOR_TOLERANCE + 1e-5) * g.norm()
+    assert torch.equal(style_statistics(tonal, s).factors[0], factor)  # cached
+
+
+def test_a_low_rank_factor_keeps_the_fewest_eigenpairs_within_the_tolerance():
+    q, _ = torch.linalg.qr(torch.randn(64, 64, generator=torch.Generator().manual_seed(0),
+                                       dtype=torch.float64))
+    values = 0.5 ** torch.arange(64, dtype=torch.float64)
+    g = (q * values) @ q.T
+    tail = [values[r:].pow(2).sum().sqrt() / values.pow(2).sum().sqrt() for r in range(64)]
+    expected = next(r for r in range(1, 64) if tail[r] <= 1e-3)
+    factor = low_rank_factor(g, 1e-3)
+    assert factor.shape == (64, expected) and factor.dtype == torch.float32
+    assert (factor.double() @ factor.double().T - g).norm() <= 1.001e-3 * g.norm()
+    # a flat spectrum needs half the rank or more: no factor, the loss uses the Gram
+    assert low_rank_factor(torch.eye(64), 1e-3) is None
 
 
 def test_content_loss_gradient():
