@@ -62,7 +62,7 @@ ProgressCallback = Callable[[Progress], None]
 
 # A CPU batch's budget by default: beyond about four classic chunks a batch runs slower per
 # frame, not faster (a 60 s render, 7 chunks: all in one batch 146 s, 4 + 3 119 s; BENCHMARKS.md,
-# "Long files"), and a larger budget only raises the peak memory
+# "Long styles and long files"), and a larger budget only raises the peak memory
 CPU_BATCH_BUDGET = 768 * 2**20
 
 

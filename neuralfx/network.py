@@ -145,7 +145,8 @@ def low_rank_factor(gram: torch.Tensor, tolerance: float) -> torch.Tensor | None
     None when that needs ``r >= N / 2``, where a factor costs more than it saves.
 
     A long style's Gram has full rank, but its eigenvalues fall fast: on real music a 60 s
-    style needs r = 300-1300 for 3e-4, against N = 4096 (BENCHMARKS.md, "Long styles")."""
+    style needs r = 130-740 for 1e-3, against N = 4096 (BENCHMARKS.md, "Long styles and long
+    files")."""
     # float64 (MPS has none: there on the CPU), once per style and width
     values, vectors = torch.linalg.eigh(
         (gram if gram.device.type != "mps" else gram.cpu()).double())

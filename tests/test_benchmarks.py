@@ -126,7 +126,8 @@ def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, mo
     for r in runs:
         keys = ["style_distance", "style_distance_best_gain", "rhythm_similarity",
                 "wall_s", "cpu_s", "x_real_time", "loudness_in_lufs", "loudness_out_lufs",
-                "peak", "seam_score", "seam_score_input"]
+                "peak", "seam_score", "seam_score_input", "seam_contrast",
+                "seam_contrast_input"]
         keys += [] if r["texture"] else ["content_corr"]
         for key in keys:
             assert isinstance(r[key], (int, float)) and np.isfinite(r[key]), (r["method"], key)
@@ -212,9 +213,36 @@ def test_real_music_seam_score_and_midi_files():
     assert real_music.seam_windows(1.9, s) == []  # one chunk
     assert real_music.seam_score(jump, sr, windows) > 2 * real_music.seam_score(noise, sr, windows)
     assert real_music.seam_score(noise, sr, []) is None
+    # the contrast compares the seams with every other window of the output itself
+    long = np.random.default_rng(1).standard_normal(8 * sr).astype(np.float32) * 0.1
+    burst = long.copy()
+    burst[int(4.25 * sr):int(4.75 * sr)] *= 8  # an abrupt change inside the seam window
+    seam = [(3.5, 5.0)]
+    assert real_music.seam_contrast(long, sr, seam) == pytest.approx(1.0, abs=0.15)
+    assert real_music.seam_contrast(burst, sr, seam) > 2.0
+    assert real_music.seam_contrast(burst, sr, [(0.5, 2.0)]) == pytest.approx(1.0, abs=0.15)
+    assert real_music.seam_contrast(long, sr, []) is None
     for midi in (real_music.drums_midi(5.0), real_music.piano_strings_midi(5.0)):
         assert midi[:4] == b"MThd" and midi.count(b"MTrk") >= 2
         assert midi.endswith(b"\x00\xff\x2f\x00")
+
+
+def test_objective_cost_benchmark_times_each_factor_and_batch(tmp_path):
+    import soundfile as sf
+
+    from benchmarks import objective_cost
+
+    sf.write(tmp_path / "style.wav", signals.rhythmic_noise(3.0, 22050), 22050)
+    text = objective_cost.main([str(tmp_path / "style.wav"), "--style-seconds", "2.5",
+                                "--filters", "32", "--frames", "30", "--batches", "1", "2",
+                                "--factors", "none", "1e-3", "--repeats", "1",
+                                "--threads", "1", "--out", str(tmp_path / "cost.json")])
+    rows = json.loads((tmp_path / "cost.json").read_text())["rows"]
+    assert [(r["factor"], r["batch"]) for r in rows] == [
+        ("none", 1), ("none", 2), (1e-3, 1), (1e-3, 2)]
+    assert all(r["ms_per_chunk"] > 0 for r in rows) and rows[0]["rank"] is None
+    assert rows[2]["rank"] is None or 0 < rows[2]["rank"] < 16  # below half the filters
+    assert "| none | full Gram |" in text
 
 
 def test_chunk_plan_benchmark_shows_no_double_work():

@@ -168,7 +168,7 @@ def test_batches_are_even_and_within_the_budget(chunks, per_batch, sizes, monkey
 
 
 def test_a_cpu_batch_holds_about_four_classic_chunks():
-    # more run slower per frame on a CPU (BENCHMARKS.md, "Long files")
+    # more run slower per frame on a CPU (BENCHMARKS.md, "Long styles and long files")
     s = Settings()
     assert engine.batch_size(s, s.chunk_frames + 2 * s.edge_frames, torch.device("cpu")) == 4
     assert engine.batch_size(s.replace(memory_budget_mb=4096), 441, torch.device("cpu")) > 4
