@@ -299,7 +299,8 @@ def _batches(items: list, settings: Settings, device: torch.device, parallel: in
         size = batch_size(settings, length, device)
         if parallel > 1:
             size = min(size, share)
-        size = -(-(run - done) // -(-(run - done) // size))
+        count = -(-(run - done) // size)  # the fewest batches the budget allows,
+        size = -(-(run - done) // count)  # filled evenly
         for start in range(done, run, size):
             yield start, min(start + size, run)
         done = run

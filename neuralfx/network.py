@@ -133,10 +133,15 @@ class GramAccumulator:
         the :func:`low_rank_factor` of the Gram (with ``factor_tolerance``) or None."""
         if self.sums is None:
             raise ValueError("no frames were accumulated")
-        return [torch.cat(k, dim=1) / math.sqrt(n) if k is not None
-                else None if self.factor_tolerance is None
-                else low_rank_factor(s / n, self.factor_tolerance)
-                for k, n, s in zip(self.kept, self.frames, self.sums)]
+        factors = []
+        for kept, n, total in zip(self.kept, self.frames, self.sums):
+            if kept is not None:
+                factors.append(torch.cat(kept, dim=1) / math.sqrt(n))
+            elif self.factor_tolerance is not None:
+                factors.append(low_rank_factor(total / n, self.factor_tolerance))
+            else:
+                factors.append(None)
+        return factors
 
 
 def low_rank_factor(gram: torch.Tensor, tolerance: float) -> torch.Tensor | None:
