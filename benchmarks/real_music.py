@@ -23,10 +23,11 @@ Run (the lead's full run; several hours on a 2-core CPU)::
 
 For each pair (content file, style file; ``-`` as content = a texture row, which uses only the
 style) and each length in ``--seconds``: the content clip starts at ``--content-offset`` (0 s)
-and the style clip, of the same length, at ``--style-offset`` (20 s), each moved past the file's
-leading silence and back where the file is too short for the clip. Then, one after the other in
-this process, for each render seed: the literal baseline (``benchmarks/baseline.py``, mono
-22050 Hz, ``--no-baseline`` to skip) and every preset as a user gets it,
+and the style clip, of the same length (or ``--style-seconds``), at ``--style-offset`` (20 s),
+each moved past the file's leading silence and back where the file is too short for the clip.
+Then, one after the other in this process, for each render seed: the literal baseline
+(``benchmarks/baseline.py``, mono 22050 Hz, ``--no-baseline`` to skip) and every preset as a
+user gets it,
 ``neuralfx.NeuralStyle(style=(style_clip, sr), preset=name, seed=seed)(content_clip, sr)`` at
 the file's own rate and channels (texture rows: ``.texture(seconds, sr, channels)``). Texture
 presets run on texture rows only and the other presets on content pairs only (a texture preset
@@ -37,9 +38,10 @@ Measures on every output (``benchmarks/metrics.py``): the held-out style distanc
 three evaluation banks no preset uses, and each), the content correlation (content pairs), the
 rhythm similarity to the style clip, and listen-level checks: integrated loudness (BS.1770,
 pyloudnorm) of the input (the content clip; the style clip for textures) and the output, sample
-peak, clipped samples (``|x| >= 1``), and a seam score (:func:`seam_score`). Wall and CPU time,
-and ``x real time`` = audio seconds / wall seconds (above 1 = faster than real time). The JSON
-(``--out``) is rewritten after every run, with the machine's facts and the command line.
+peak, clipped samples (``|x| >= 1``), a seam score (:func:`seam_score`) and a seam contrast
+(:func:`seam_contrast`). Wall and CPU time, and ``x real time`` = audio seconds / wall seconds
+(above 1 = faster than real time). The JSON (``--out``) is rewritten after every run, with the
+machine's facts and the command line.
 """
 
 from __future__ import annotations
