@@ -627,8 +627,8 @@ def info(as_json: bool = typer.Option(False, "--json", help="Print JSON on stdou
 @app.command(epilog="Example: neuralfx demo --preset draft --output-dir /tmp/demo")
 def demo(
     preset: str = typer.Option("draft", "--preset", "-p",
-                               help="Preset for the style transfer ('draft' takes about 10 to 20 s "
-                                    "on a 2-core CPU)."),
+                               help="Preset for the style transfer (with 'draft' the whole demo "
+                                    "takes about 40 s on a 2-core CPU)."),
     output_dir: Path = typer.Option(Path("neuralfx-demo"), "--output-dir", "-o",
                                     help="Folder for the results."),
     sets: list[str] | None = typer.Option(None, "--set", metavar="KEY=VALUE",
