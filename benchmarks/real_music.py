@@ -361,9 +361,11 @@ def seam_score(audio: np.ndarray, sr: int, windows: list[tuple[float, float]]) -
     About 1-3 for music with no seam (an ordinary onset); compare with the same score of the
     input (``seam_score_input``) and of the baseline, which has no chunks. None without
     windows."""
-    if not windows:
-        return None
-    t, flux = _flux(audio, sr)
+    return _seam_score(*_flux(audio, sr), windows) if windows else None
+
+
+def _seam_score(t: np.ndarray, flux: np.ndarray, windows: list[tuple[float, float]]
+                ) -> float | None:
     inside = np.zeros(len(flux), bool)
     for a, b in windows:
         inside |= (t >= a) & (t <= b)
@@ -380,9 +382,11 @@ def seam_contrast(audio: np.ndarray, sr: int, windows: list[tuple[float, float]]
     like the rest of the output, well above 1 when one stands out. ``seam_score`` compares
     with the input, which differs in kind from a styled output (piano styled by drums has
     more onsets anywhere); this compares the output with itself. None without windows."""
-    if not windows:
-        return None
-    t, flux = _flux(audio, sr)
+    return _seam_contrast(*_flux(audio, sr), windows, step) if windows else None
+
+
+def _seam_contrast(t: np.ndarray, flux: np.ndarray, windows: list[tuple[float, float]],
+                   step: float = 0.25) -> float | None:
     width = max(b - a for a, b in windows)
 
     def peak(a: float, b: float) -> float:
@@ -423,12 +427,19 @@ def measure(output: np.ndarray, out_sr: int, style: np.ndarray, content: np.ndar
         "loudness_out_lufs": loudness(out, out_sr),
         "peak": float(np.abs(out).max()) if out.size else 0.0,
         "clipped_samples": int((np.abs(out) >= 1.0).sum()),
-        "seam_score": seam_score(out, out_sr, windows),
-        "seam_score_input": seam_score(reference, sr, windows),
-        "seam_contrast": seam_contrast(out, out_sr, windows),
-        "seam_contrast_input": seam_contrast(reference, sr, windows),
+        **seam_measures(out, out_sr, windows),
+        **{f"{k}_input": v for k, v in seam_measures(reference, sr, windows).items()},
         "seam_windows_s": windows,
     }
+
+
+def seam_measures(audio: np.ndarray, sr: int, windows: list[tuple[float, float]]) -> dict:
+    """``seam_score`` and ``seam_contrast`` of one clip from one spectral flux."""
+    if not windows:
+        return {"seam_score": None, "seam_contrast": None}
+    t, flux = _flux(audio, sr)
+    return {"seam_score": _seam_score(t, flux, windows),
+            "seam_contrast": _seam_contrast(t, flux, windows)}
 
 
 # --- the benchmark ----------------------------------------------------------------------------
