@@ -7,9 +7,10 @@ style Gram's factor (issue 16: why a long file with a long style cost more per s
 For each factor (``none``: the loss multiplies by the full Gram; a number: the Gram's
 low-rank factor within that tolerance, :func:`neuralfx.network.low_rank_factor`) and each
 batch size: the mean wall time of ``--repeats`` evaluations (loss and gradient) of a batch of
-chunks of ``--frames`` frames (407: a chunk of a 60 s render), per chunk. The style is the
-first ``--style-seconds`` of the file, mono, at the analysis rate. Prints a markdown table
-(and writes JSON with ``--out``).
+chunks of ``--frames`` frames (407: a chunk of a 60 s render), per chunk. The network has one
+width per ``--kernel-sizes`` entry (default: the classic 11), and each width's Gram gets its own
+factor. The style is the first ``--style-seconds`` of the file, mono, at the analysis rate.
+Prints a markdown table (and writes JSON with ``--out``).
 """
 
 from __future__ import annotations
@@ -43,15 +44,15 @@ def measure(style: torch.Tensor, settings: Settings, batches: list[int],
     rows = []
     for tolerance in factors:
         start = time.perf_counter()
-        factor = (None if tolerance is None
-                  else low_rank_factor(stats.grams[0], tolerance))
+        factors_ = [None if tolerance is None else low_rank_factor(gram, tolerance)
+                    for gram in stats.grams]
         factor_s = time.perf_counter() - start
         for batch in batches:
             g = torch.Generator().manual_seed(batch)
             content = torch.randn(batch, settings.n_bins, frames, generator=g) * 0.5 + 1
             x = torch.randn(batch, settings.n_bins, frames, generator=g) * 1e-3
             objective = Objective(network, stats.grams, content, settings.content_weight,
-                                  settings.style_weight, style_factors=[factor],
+                                  settings.style_weight, style_factors=factors_,
                                   content_frames=settings.reference_frames)
             objective(x)  # warm-up: weights on the device, allocator
             start = time.perf_counter()
@@ -59,7 +60,7 @@ def measure(style: torch.Tensor, settings: Settings, batches: list[int],
                 objective(x)
             wall = (time.perf_counter() - start) / repeats
             rows.append({"factor": "none" if tolerance is None else tolerance,
-                         "rank": None if factor is None else factor.shape[1],
+                         "ranks": [None if f is None else f.shape[1] for f in factors_],
                          "factor_s": factor_s, "batch": batch, "frames": frames,
                          "ms_per_chunk": 1000 * wall / batch})
     return rows
@@ -68,10 +69,11 @@ def measure(style: torch.Tensor, settings: Settings, batches: list[int],
 def table(rows: list[dict], style_frames: int) -> str:
     lines = [f"Style: {style_frames} frames. Per chunk of {rows[0]['frames']} frames, one "
              "evaluation (loss and gradient):", "",
-             "| factor | rank | factor time (s) | chunks per batch | ms per chunk |",
+             "| factor | rank per width | factor time (s) | chunks per batch | ms per chunk |",
              "|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['factor']} | {r['rank'] if r['rank'] is not None else 'full Gram'} "
+        ranks = " / ".join("full Gram" if k is None else str(k) for k in r["ranks"])
+        lines.append(f"| {r['factor']} | {ranks} "
                      f"| {r['factor_s']:.1f} | {r['batch']} | {r['ms_per_chunk']:.0f} |")
     return "\n".join(lines)
 
@@ -86,11 +88,13 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--frames", type=int, default=407)
     ap.add_argument("--repeats", type=int, default=4)
     ap.add_argument("--filters", type=int, default=4096)
+    ap.add_argument("--kernel-sizes", type=int, nargs="+", default=[11],
+                    help="filter widths in frames (several: a multi-width network)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    settings = Settings(n_filters=args.filters)
+    settings = Settings(n_filters=args.filters, kernel_sizes=tuple(args.kernel_sizes))
     factors = [None if f == "none" else float(f) for f in args.factors]
     style = load_style(args.style, args.style_seconds, settings)
     rows = measure(style, settings, args.batches, factors, args.frames, args.repeats)

@@ -240,9 +240,25 @@ def test_objective_cost_benchmark_times_each_factor_and_batch(tmp_path):
     rows = json.loads((tmp_path / "cost.json").read_text())["rows"]
     assert [(r["factor"], r["batch"]) for r in rows] == [
         ("none", 1), ("none", 2), (1e-3, 1), (1e-3, 2)]
-    assert all(r["ms_per_chunk"] > 0 for r in rows) and rows[0]["rank"] is None
-    assert rows[2]["rank"] is None or 0 < rows[2]["rank"] < 16  # below half the filters
+    assert all(r["ms_per_chunk"] > 0 for r in rows) and rows[0]["ranks"] == [None]
+    assert rows[2]["ranks"][0] is None or 0 < rows[2]["ranks"][0] < 16  # below half the filters
     assert "| none | full Gram |" in text
+
+
+def test_objective_cost_benchmark_factors_every_width(tmp_path):
+    import soundfile as sf
+
+    from benchmarks import objective_cost
+
+    sf.write(tmp_path / "style.wav", signals.rhythmic_noise(3.0, 22050), 22050)
+    text = objective_cost.main([str(tmp_path / "style.wav"), "--style-seconds", "2.5",
+                                "--filters", "32", "--frames", "30", "--batches", "1",
+                                "--kernel-sizes", "3", "5", "--factors", "none", "1e-3",
+                                "--repeats", "1", "--threads", "1",
+                                "--out", str(tmp_path / "cost.json")])
+    rows = json.loads((tmp_path / "cost.json").read_text())["rows"]
+    assert [len(r["ranks"]) for r in rows] == [2, 2]
+    assert "| none | full Gram / full Gram |" in text
 
 
 def test_chunk_plan_benchmark_shows_no_double_work():

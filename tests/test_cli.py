@@ -18,8 +18,9 @@ import soundfile as sf
 from pedalboard.io import AudioFile
 from typer.testing import CliRunner
 
-from neuralfx import cli
 from neuralfx.cli import app
+from neuralfx.progress import Ui
+from neuralfx.tools import example_file
 
 TINY_SETS = ["--set", "n_filters=32", "--set", "iterations=2", "--set",
              "griffin_lim_iterations=2", "--set", "chunk_seconds=2", "--set",
@@ -429,7 +430,7 @@ def test_progress_and_summary_go_to_stderr(tmp_path, style):
 def test_progress_bar_follows_the_engine(tmp_path):
     from neuralfx.engine import Progress
 
-    ui = cli.Ui(quiet=False)
+    ui = Ui(quiet=False)
     ui.start_render("x.wav")
     seen = []
     for p in [Progress("optimise", 0, 4, 0, 10), Progress("optimise", 0, 4, 5, 10),
@@ -444,7 +445,7 @@ def test_progress_bar_follows_the_engine(tmp_path):
 def test_progress_bar_counts_the_waveform_pass(tmp_path):
     from neuralfx.engine import Progress
 
-    ui = cli.Ui(quiet=False)
+    ui = Ui(quiet=False)
     ui.start_render("x.wav")
     seen = []
     # two chunks, one per batch: each pass is half the bar
@@ -492,7 +493,7 @@ def test_demo_with_tiny_settings(tmp_path):
     assert str(out) in result.stdout
     wavs = sorted(p.name for p in out.glob("*.wav"))
     assert len(wavs) == 4
-    melody, rate, _ = read(cli.example_file("melody.wav"))
+    melody, rate, _ = read(example_file("melody.wav"))
     styled = next(out.glob("melody_styled_*.wav"))
     assert read(styled)[0].shape == melody.shape
 

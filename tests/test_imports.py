@@ -23,12 +23,12 @@ NAME = "neuralfx"
 FLOORS = ["settings", "presets", "engine", "effect", "chain", "batch", "cli"]
 
 
-def _modules(package: Path) -> dict[str, Path]:
-    """Module name -> file: ``presets`` for neuralfx/presets.py, ``examples`` for a
-    subpackage's ``__init__.py``, ``__init__`` for the package itself."""
-    found = {p.stem: p for p in package.glob("*.py")}
+def _modules(package: Path) -> dict[str, list[Path]]:
+    """Module name -> its files: ``presets`` for neuralfx/presets.py, ``cli`` for every file of
+    the subpackage neuralfx/cli/ (one floor), ``__init__`` for the package itself."""
+    found = {p.stem: [p] for p in package.glob("*.py")}
     for init in package.glob("*/__init__.py"):
-        found[init.parent.name] = init
+        found[init.parent.name] = sorted(init.parent.glob("*.py"))
     return found
 
 
@@ -43,9 +43,10 @@ def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
     """Module -> the neuralfx modules it imports (anywhere in its source)."""
     modules = _modules(package)
     graph: dict[str, set[str]] = {m: set() for m in modules}
-    for module, path in modules.items():
-        in_subpackage = path.name == "__init__.py" and module != "__init__"
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for module, paths in modules.items():
+        in_subpackage = module != "__init__" and paths[0].parent != package
+        trees = [ast.parse(path.read_text(), str(path)) for path in paths]
+        for node in (node for tree in trees for node in ast.walk(tree)):
             targets: list[str | None] = []
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -137,9 +138,13 @@ def test_the_checks_see_function_level_and_package_imports(tmp_path):
     (pkg / "b.py").write_text("def f():\n    from .c import C\n    return C\n")
     (pkg / "c.py").write_text("import neuralfx.a\nC = 2\n")
     (pkg / "d.py").write_text("from . import __version__\n")
+    (pkg / "e").mkdir()  # a subpackage is one node: the imports of all its files
+    (pkg / "e" / "__init__.py").write_text("from . import f\n")
+    (pkg / "e" / "f.py").write_text("from .g import G\n\ndef h():\n    from ..d import x\n")
     graph = import_graph(pkg)
     assert graph["a"] == {"b"} and graph["b"] == {"c"} and graph["c"] == {"a"}
     assert graph["d"] == {"__init__"} and graph["__init__"] == {"a"}
+    assert graph["e"] == {"d"}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     (pkg / "c.py").write_text("C = 2\n")
     assert find_cycle(import_graph(pkg)) is None
