@@ -3,7 +3,13 @@
 import pytest
 import torch
 
-from neuralfx.convolution import SpectralKernel, block_length, overlap_save_conv1d, use_fft
+from neuralfx.convolution import (
+    TRANSFORM_FILTERS,
+    SpectralKernel,
+    block_length,
+    overlap_save_conv1d,
+    use_fft,
+)
 from neuralfx.network import random_network
 
 
@@ -40,6 +46,20 @@ def test_float32_error_is_at_rounding_level():
     direct = torch.nn.functional.conv1d(x, w)
     fft = overlap_save_conv1d(x, SpectralKernel.from_weights(w))
     assert (fft - direct).abs().max() < 1e-5 * direct.abs().max()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_weights_transformed_in_slices_equal_one_transform(dtype):
+    """The transform runs a few filters at a time (TRANSFORM_FILTERS): every slice, the last
+    one partial, lands where one whole transform puts it."""
+    w = rand(2 * TRANSFORM_FILTERS + 13, 9, 11, seed=9, dtype=dtype)
+    kernel = SpectralKernel.from_weights(w)
+    whole = torch.fft.rfft(w, n=kernel.block, dim=-1).conj().permute(2, 0, 1)
+    assert kernel.spectrum.is_contiguous() and not kernel.spectrum.is_conj()
+    assert kernel.spectrum.dtype == whole.dtype and torch.equal(kernel.spectrum, whole)
+    x = rand(2, 9, 40, seed=10, dtype=dtype)
+    direct = torch.nn.functional.conv1d(x, w)
+    assert (overlap_save_conv1d(x, kernel) - direct).abs().max() < 1e-5 * direct.abs().max()
 
 
 def test_network_features_use_it_on_a_cpu_and_match_conv1d():
