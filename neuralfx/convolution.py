@@ -20,9 +20,9 @@ import torch
 
 # Below this width the FFT saves little; above it the blocks grow with the width.
 MIN_FFT_WIDTH = 5
-# Filters transformed at a time: the whole transform permuted in one go is a strided copy of
-# the largest tensor, 1-4 s for the classic network (a fifth of a `draft` render) against
-# about 0.5 s in slices, and twice its memory at the peak
+# Filters transformed at a time: permuting the whole transform in one go is a strided copy of
+# the largest tensor (570 MB for the classic network) beside the transform itself; in slices
+# the build took 0.8-0.9 s instead of 2.4-4.4 s in fresh processes (BENCHMARKS.md)
 TRANSFORM_FILTERS = 64
 
 
