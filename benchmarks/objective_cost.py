@@ -44,7 +44,7 @@ def measure(style: torch.Tensor, settings: Settings, batches: list[int],
     rows = []
     for tolerance in factors:
         start = time.perf_counter()
-        factors_ = [None if tolerance is None else low_rank_factor(gram, tolerance)
+        width_factors = [None if tolerance is None else low_rank_factor(gram, tolerance)
                     for gram in stats.grams]
         factor_s = time.perf_counter() - start
         for batch in batches:
@@ -52,7 +52,7 @@ def measure(style: torch.Tensor, settings: Settings, batches: list[int],
             content = torch.randn(batch, settings.n_bins, frames, generator=g) * 0.5 + 1
             x = torch.randn(batch, settings.n_bins, frames, generator=g) * 1e-3
             objective = Objective(network, stats.grams, content, settings.content_weight,
-                                  settings.style_weight, style_factors=factors_,
+                                  settings.style_weight, style_factors=width_factors,
                                   content_frames=settings.reference_frames)
             objective(x)  # warm-up: weights on the device, allocator
             start = time.perf_counter()
@@ -60,7 +60,7 @@ def measure(style: torch.Tensor, settings: Settings, batches: list[int],
                 objective(x)
             wall = (time.perf_counter() - start) / repeats
             rows.append({"factor": "none" if tolerance is None else tolerance,
-                         "ranks": [None if f is None else f.shape[1] for f in factors_],
+                         "ranks": [None if f is None else f.shape[1] for f in width_factors],
                          "factor_s": factor_s, "batch": batch, "frames": frames,
                          "ms_per_chunk": 1000 * wall / batch})
     return rows
