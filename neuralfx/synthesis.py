@@ -26,6 +26,15 @@ IterationCallback = Callable[[int, torch.Tensor], None]
 LBFGS_HISTORY = 20
 
 
+def squared_norm(gram: torch.Tensor) -> torch.Tensor:
+    """``||G||^2`` accumulated in float64 (float32 on MPS).
+
+    In pieces of a million values: a float64 copy of a 4096-filter Gram took 0.2-1.1 s on a
+    2-core VM (first touches of 128 MB), the pieces take under 10 ms."""
+    acc = accumulation_dtype(gram.device)
+    return sum(p.to(acc).pow_(2).sum() for p in gram.reshape(-1).split(1 << 20))
+
+
 def style_loss(features: torch.Tensor, target_gram: torch.Tensor,
                dtype: torch.dtype = torch.float32, factor: torch.Tensor | None = None,
                gram_energy: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,7 +55,7 @@ def style_loss(features: torch.Tensor, target_gram: torch.Tensor,
     t = max(t, 1)
     acc = accumulation_dtype(features.device)
     if gram_energy is None:
-        gram_energy = target_gram.to(acc).pow(2).sum()
+        gram_energy = squared_norm(target_gram)
     if t < n and factor is not None:
         # fp32 whatever ``dtype``: the loss is a small difference of large terms
         m = torch.cat([features, factor.to(features).expand(features.shape[0], -1, -1)], dim=2)
@@ -181,8 +190,7 @@ class Objective:
             raise ValueError("autocorrelation_weight > 0 needs style statistics with "
                              "autocorrelations (recompute them with this version)")
         # ||G||^2 is a constant of every evaluation
-        self.gram_energies = [g.to(accumulation_dtype(g.device)).pow(2).sum()
-                              for g in self.style_grams]
+        self.gram_energies = [squared_norm(g) for g in self.style_grams]
         self.content_features = None
         if self.content is not None and self.content_weight > 0:
             with torch.no_grad():
