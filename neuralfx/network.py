@@ -34,14 +34,18 @@ class RandomNetwork:
         """``(batch, bins, frames) -> [(batch, n_filters, frames - width + 1)]`` per width.
 
         Convolutions run in ``dtype`` (bf16 where that is faster); features come back fp32.
+        The FFT convolution takes its input in fp32 whatever ``dtype`` (only its products are
+        bf16), so the gradient reaching ``log_spec`` is not rounded to bf16 either.
         """
         out = []
-        x = log_spec.to(dtype)
-        for i, w in enumerate(self.weights_on(log_spec.device, dtype)):
-            if use_fft(w.shape[-1], x.device, dtype):
-                y = overlap_save_conv1d(x, self.spectral_kernel(i, x.device, dtype))
+        device = log_spec.device
+        for i, width in enumerate(self.kernel_sizes):
+            if use_fft(width, device, dtype):
+                x = log_spec.to(torch.float32 if dtype == torch.bfloat16 else dtype)
+                y = overlap_save_conv1d(x, self.spectral_kernel(i, device, dtype))
             else:
-                y = torch.nn.functional.conv1d(x, w)
+                y = torch.nn.functional.conv1d(log_spec.to(dtype),
+                                               self.weights_on(device, dtype)[i])
             out.append(torch.relu(y).float())
         return out
 
@@ -56,12 +60,15 @@ class RandomNetwork:
 
     def spectral_kernel(self, index: int, device: torch.device, dtype: torch.dtype
                         ) -> SpectralKernel:
-        """Width ``index``'s weights transformed for the FFT convolution, made once and kept."""
+        """Width ``index``'s weights transformed for the FFT convolution, made once and kept.
+        A bf16 kernel is transformed from the fp32 weights and packed (rounded once)."""
         key = ("fft", index, str(device), dtype)
-        weights = self.weights_on(device, dtype)[index]
+        packed = dtype == torch.bfloat16
+        weights = self.weights_on(device, torch.float32 if packed else dtype)[index]
         with self._lock:
             if key not in self._copies:
-                self._copies[key] = SpectralKernel.from_weights(weights)
+                self._copies[key] = SpectralKernel.from_weights(
+                    weights, dtype=torch.bfloat16 if packed else None)
             return self._copies[key]
 
 

@@ -62,6 +62,43 @@ def test_weights_transformed_in_slices_equal_one_transform(dtype):
     assert (overlap_save_conv1d(x, kernel) - direct).abs().max() < 1e-5 * direct.abs().max()
 
 
+def relative_rms(a, b):
+    return ((a - b).pow(2).mean() / b.pow(2).mean()).sqrt().item()
+
+
+def test_packed_bf16_kernel_matches_direct_convolution_at_bf16_rounding():
+    """The bf16 kernel: values and gradients as close to fp64 as a direct bf16 conv1d's."""
+    w = rand(48, 129, 11, seed=11, dtype=torch.float32) * 0.05
+    x = rand(2, 129, 90, seed=12, dtype=torch.float32).abs().requires_grad_(True)
+    kernel = SpectralKernel.from_weights(w, dtype=torch.bfloat16)
+    assert kernel.packed and kernel.spectrum.dtype == torch.bfloat16
+    assert kernel.spectrum.shape == (17, 48, 2 * 129)
+    exact = torch.nn.functional.conv1d(x.double(), w.double())
+    upstream = rand(*exact.shape, seed=13)
+    out = overlap_save_conv1d(x, kernel)
+    assert out.dtype == torch.float32 and out.shape == exact.shape
+    (out.double() * upstream).sum().backward()
+    grad = x.grad.double()
+    x.grad = None
+    (exact * upstream).sum().backward()
+    bf16 = torch.nn.functional.conv1d(x.detach().bfloat16(), w.bfloat16()).double()
+    assert relative_rms(out.double(), exact) < 1.5 * relative_rms(bf16, exact)
+    assert 1e-4 < relative_rms(grad, x.grad.double()) < 1e-2  # rounded, not wrong
+    assert relative_rms(out.double(), exact) > 1e-4
+
+
+def test_network_features_in_bf16_take_a_packed_kernel_and_an_fp32_gradient():
+    net = random_network(33, 8, (11,), seed=0)
+    x = rand(1, 33, 60, seed=14, dtype=torch.float32).requires_grad_(True)
+    (f,) = net.features(x, torch.bfloat16)
+    assert f.dtype == torch.float32
+    f.sum().backward()
+    assert x.grad.dtype == torch.float32
+    assert net.spectral_kernel(0, x.device, torch.bfloat16).packed
+    reference = torch.relu(torch.nn.functional.conv1d(x.detach(), net.weights[0]))
+    assert relative_rms(f.detach(), reference) < 1e-2
+
+
 def test_network_features_use_it_on_a_cpu_and_match_conv1d():
     net = random_network(33, 8, (2, 11), seed=0)
     x = rand(2, 33, 60, seed=8, dtype=torch.float32)
@@ -73,7 +110,7 @@ def test_network_features_use_it_on_a_cpu_and_match_conv1d():
 def test_where_it_is_used():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert use_fft(11, cpu, torch.float32)
-    assert not use_fft(11, cpu, torch.bfloat16)  # complex products have no bf16 form
+    assert use_fft(11, cpu, torch.bfloat16)  # packed: real bf16 products
     assert not use_fft(11, cuda, torch.float32)  # cuDNN and tensor cores instead
     assert not use_fft(2, cpu, torch.float32)  # too narrow to gain
     assert block_length(11) == 32 and block_length(32) == 64
@@ -99,10 +136,10 @@ def test_threads_share_one_kernel_per_network(monkeypatch):
     calls = []
     original = SpectralKernel.from_weights
 
-    def slow(weights, block=None):
+    def slow(weights, block=None, dtype=None):
         calls.append(threading.get_ident())
         time.sleep(0.05)  # widen the window in which a second thread could build it again
-        return original(weights, block)
+        return original(weights, block, dtype)
 
     monkeypatch.setattr(network.SpectralKernel, "from_weights", slow)
     net = random_network(65, 16, (11,), seed=3)
