@@ -60,6 +60,13 @@ class SpectralKernel:
     def packed(self) -> bool:
         return not self.spectrum.is_complex()
 
+    def exact(self) -> SpectralKernel:
+        """The same (bf16-rounded) weights with fp32 products: bf16 products round their
+        results, which makes the loss noisy at the scale of an optimisation's last steps."""
+        if not self.packed or self.spectrum.dtype == torch.float32:
+            return self
+        return SpectralKernel(self.spectrum.float(), self.width, self.block)
+
     @classmethod
     def from_weights(cls, weights: torch.Tensor, block: int | None = None,
                      dtype: torch.dtype | None = None) -> SpectralKernel:
@@ -108,9 +115,10 @@ class _FrequencyProduct(torch.autograd.Function):
 
 
 class _PackedFrequencyProduct(torch.autograd.Function):
-    """:class:`_FrequencyProduct` with a packed real ``W (F, N, 2C)`` (bf16): ``x (F, C, K)``
-    complex becomes the real ``(F, 2C, 2K)`` whose product with ``W`` holds ``Re Y`` and
-    ``Im Y`` side by side; the backward is one product with ``W^T``. Sums are fp32."""
+    """:class:`_FrequencyProduct` with a packed real ``W (F, N, 2C)`` (bf16, or fp32 for
+    :meth:`SpectralKernel.exact`): ``x (F, C, K)`` complex becomes the real ``(F, 2C, 2K)``
+    whose product with ``W`` holds ``Re Y`` and ``Im Y`` side by side; the backward is one
+    product with ``W^T``. Sums are fp32; bf16 results are rounded to bf16."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import time
 from collections.abc import Iterator
 
 import torch
@@ -27,17 +29,52 @@ def resolve_device(name: str = "auto") -> torch.device:
 def compute_dtype(precision: str, device: torch.device) -> torch.dtype:
     """The dtype of the heavy convolutions and Gram products.
 
-    ``auto`` is fp32 on every device: bf16 is only ever chosen by asking for it. On a 2-core
-    AVX512-BF16 CPU bf16 made one classic evaluation 1.2x faster at the same held-out quality,
-    but whole renders were not faster (an interleaved A/B on real music, three render seeds:
-    141 vs 133 s for `style 0.01`, 21.5 vs 19.5 s for `draft`; BENCHMARKS.md, "Precision");
-    on AVX2 CPUs it is emulated (0.36x) and on GPUs its quality is not measured. Losses, sums
-    and the optimiser state stay fp32 whatever the precision. ``tf32`` is fp32 storage with
-    TF32 tensor-core products on CUDA (fp32 elsewhere).
+    ``auto`` is bf16 on a CPU whose bf16 matrix products are measured at least
+    :data:`BF16_MIN_SPEEDUP` times faster than fp32 (:func:`cpu_bf16_speedup`, once per
+    process), and fp32 everywhere else. On a 2-core AVX512-BF16 CPU bf16 renders were
+    1.6-1.8x faster at the same held-out quality on real music (three pairs, three render
+    seeds; BENCHMARKS.md, "Precision"); where bf16 is emulated (AVX2) it is 60x slower, and on
+    GPUs its quality is not measured. Losses, sums and the optimiser state stay fp32 whatever
+    the precision. ``tf32`` is fp32 storage with TF32 tensor-core products on CUDA (fp32
+    elsewhere).
     """
     if precision == "bf16":
         return torch.bfloat16
+    if precision == "auto" and device.type == "cpu" and cpu_bf16_speedup() >= BF16_MIN_SPEEDUP:
+        return torch.bfloat16
     return torch.float32
+
+
+# bf16 pays only where its products are clearly faster: a whole render also runs fp32 work
+# (transforms, the loss, the optimiser), so a small product gain would not show
+BF16_MIN_SPEEDUP = 1.5
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_bf16_speedup(repeats: int = 5) -> float:
+    """fp32 time / bf16 time of a matrix product shaped like the network's (a tall matrix
+    times a few columns), best of ``repeats`` each, measured once per process (about 10 ms
+    where bf16 is native). Where bf16 is emulated the first bf16 product is far slower and
+    the measure stops there."""
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(1024, 512, generator=generator)
+    b = torch.randn(512, 64, generator=generator)
+    ab, bb = a.bfloat16(), b.bfloat16()
+
+    def best(x: torch.Tensor, y: torch.Tensor, n: int) -> float:
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            x @ y
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    fp32 = best(a, b, repeats + 1)  # the first call also warms the library up
+    ab @ bb  # warm-up
+    first = best(ab, bb, 1)
+    if first > 4 * fp32:  # emulated: do not wait for more
+        return fp32 / first
+    return fp32 / min(first, best(ab, bb, repeats - 1))
 
 
 @contextlib.contextmanager

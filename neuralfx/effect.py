@@ -521,7 +521,7 @@ class NeuralStyle:
             object.__setattr__(self, "_stats", (key, stats))
 
     def _statistics_key(self, settings: Settings) -> tuple:
-        return tuple(getattr(settings, k) for k in STATISTICS_KEYS)
+        return (*(getattr(settings, k) for k in STATISTICS_KEYS), settings.precision)
 
     def _style_statistics(self, settings: Settings,
                           style_audio: tuple[np.ndarray, float] | None) -> StyleStatistics:

@@ -194,7 +194,7 @@ def run_batch(batch: ChunkBatch | SegmentBatch, style: StyleStatistics, settings
                                           settings.n_fft, settings.hop_length,
                                           batch.free.to(device))
             y, _ = lbfgs(objective, batch.segments.to(device), settings.waveform_iterations,
-                         on_iteration=on_iteration)
+                         on_iteration=on_iteration, exact=objective.exact())
             return y.detach().cpu()
         objective = _objective(batch.content, style, settings, device, dtype)
         x0 = torch.stack([chunk_noise(settings, i, batch.length)

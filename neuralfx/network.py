@@ -29,25 +29,42 @@ class RandomNetwork:
     # renders in parallel threads share a network: each copy is made once
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def features(self, log_spec: torch.Tensor, dtype: torch.dtype = torch.float32
-                 ) -> list[torch.Tensor]:
+    def features(self, log_spec: torch.Tensor, dtype: torch.dtype = torch.float32,
+                 exact: bool = False) -> list[torch.Tensor]:
         """``(batch, bins, frames) -> [(batch, n_filters, frames - width + 1)]`` per width.
 
         Convolutions run in ``dtype`` (bf16 where that is faster); features come back fp32.
         The FFT convolution takes its input in fp32 whatever ``dtype`` (only its products are
-        bf16), so the gradient reaching ``log_spec`` is not rounded to bf16 either.
+        bf16), so the gradient reaching ``log_spec`` is not rounded to bf16 either. ``exact``
+        keeps ``dtype``'s rounded weights but multiplies in fp32: the same network, without
+        the rounding of bf16 results.
         """
         out = []
         device = log_spec.device
+        exact = exact and dtype == torch.bfloat16
         for i, width in enumerate(self.kernel_sizes):
             if use_fft(width, device, dtype):
-                x = log_spec.to(torch.float32 if dtype == torch.bfloat16 else dtype)
-                y = overlap_save_conv1d(x, self.spectral_kernel(i, device, dtype))
+                kernel = self.spectral_kernel(i, device, dtype)
+                if exact:
+                    kernel = self._exact_kernel(i, device, kernel)
+                y = overlap_save_conv1d(log_spec.float() if dtype == torch.bfloat16
+                                        else log_spec.to(dtype), kernel)
+            elif exact:
+                y = torch.nn.functional.conv1d(log_spec.float(),
+                                               self.weights_on(device, dtype)[i].float())
             else:
                 y = torch.nn.functional.conv1d(log_spec.to(dtype),
                                                self.weights_on(device, dtype)[i])
             out.append(torch.relu(y).float())
         return out
+
+    def _exact_kernel(self, index: int, device: torch.device, kernel: SpectralKernel
+                      ) -> SpectralKernel:
+        key = ("fft exact", index, str(device))
+        with self._lock:
+            if key not in self._copies:
+                self._copies[key] = kernel.exact()
+            return self._copies[key]
 
     def weights_on(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
         """The weights on ``device`` in ``dtype``, moved once and kept (the CPU fp32 copy stays

@@ -161,12 +161,15 @@ def cache_dir() -> Path | None:
     return Path(env) if env else Path(platformdirs.user_cache_dir("neuralfx")) / "style"
 
 
-def cache_key(audio: torch.Tensor, settings: Settings) -> str:
+def cache_key(audio: torch.Tensor, settings: Settings,
+              dtype: torch.dtype = torch.float32) -> str:
     h = hashlib.sha256()
     h.update(audio.detach().reshape(-1).float().cpu().contiguous().numpy().tobytes())
     params = {k: getattr(settings, k) for k in STATISTICS_KEYS}
     params["kernel_sizes"] = list(params["kernel_sizes"])
     params["format"] = CACHE_FORMAT
+    if dtype != torch.float32:  # bf16 statistics differ in rounding: never served to fp32
+        params["dtype"] = str(dtype)
     h.update(json.dumps(params, sort_keys=True).encode())
     return h.hexdigest()
 
@@ -176,7 +179,7 @@ def style_statistics(audio: torch.Tensor, settings: Settings,
                      ) -> StyleStatistics:
     """:func:`compute_style_statistics`, through the disk cache."""
     folder = cache_dir()
-    path = folder / f"{cache_key(audio, settings)}.pt" if folder else None
+    path = folder / f"{cache_key(audio, settings, dtype)}.pt" if folder else None
     if path is not None and path.exists():
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)

@@ -9,6 +9,7 @@ so batching changes speed, never the result a chunk converges to.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ IterationCallback = Callable[[int, torch.Tensor], None]
 # Curvature pairs kept by L-BFGS (scipy's default is 10). 20 reached a lower classic loss at
 # 300 iterations for the cost of a few vector products (BENCHMARKS.md, Engine).
 LBFGS_HISTORY = 20
+# Steps in a row without a decrease before :func:`lbfgs` moves to its exact objective: a first
+# short step can fall under bf16's noise too, a stalled run stays stalled
+EXACT_AFTER_STALLS = 3
 
 
 def squared_norm(gram: torch.Tensor) -> torch.Tensor:
@@ -184,6 +188,8 @@ class Objective:
     autocorrelation_lags: int | None = None
     # the content loss's reference frame count (None: a plain sum over the chunk's frames)
     content_frames: int | None = None
+    # bf16's rounded weights with fp32 products (see :meth:`exact`)
+    exact_products: bool = False
 
     def __post_init__(self) -> None:
         if self.autocorrelation_weight > 0 and self.style_autocorrelations is None:
@@ -201,18 +207,29 @@ class Objective:
                 raise ValueError("envelope_weight > 0 needs envelope_bands")
             self.content_envelope = band_envelope(self.content, self.envelope_bands)
 
+    def exact(self) -> Objective | None:
+        """This objective with fp32 products on the same bf16-rounded network, for
+        :func:`lbfgs` to finish on; None where the products are already exact (not bf16).
+        Its targets are this objective's: nothing is recomputed until it is called."""
+        if self.dtype != torch.bfloat16 or self.exact_products:
+            return None
+        other = copy.copy(self)
+        other.exact_products = True
+        return other
+
     def __call__(self, x: torch.Tensor, index: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, torch.Tensor]:
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
-            features = self.network.features(x, self.dtype)
+            features = self.network.features(x, self.dtype, self.exact_products)
         total = torch.zeros(x.shape[0], device=x.device)
         scale = 1.0 if self.content_frames is None else self.content_frames / x.shape[-1]
+        products = torch.float32 if self.exact_products else self.dtype
         grads = []
         for i, f in enumerate(features):
             fd = f.detach()
             factor = None if self.style_factors is None else self.style_factors[i]
-            loss, grad = style_loss(fd, self.style_grams[i], self.dtype, factor,
+            loss, grad = style_loss(fd, self.style_grams[i], products, factor,
                                     self.gram_energies[i])
             total += self.style_weight * loss
             grad = self.style_weight * grad
@@ -260,6 +277,12 @@ class WaveformObjective:
     # silence in the output, so they stay silence here (their gradient is zeroed)
     free: torch.Tensor | None = None
 
+    def exact(self) -> WaveformObjective | None:
+        """As :meth:`Objective.exact`."""
+        inner = self.objective.exact()
+        return None if inner is None else WaveformObjective(inner, self.n_fft, self.hop_length,
+                                                            self.free)
+
     def __call__(self, y: torch.Tensor, index: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, torch.Tensor]:
         y = y.detach().requires_grad_(True)
@@ -280,8 +303,8 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def lbfgs(loss_and_grad: LossAndGrad, x0: torch.Tensor, iterations: int,
           history: int = LBFGS_HISTORY,
-          max_line_search: int = 20, on_iteration: IterationCallback | None = None
-          ) -> tuple[torch.Tensor, torch.Tensor]:
+          max_line_search: int = 20, on_iteration: IterationCallback | None = None,
+          exact: LossAndGrad | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Batched L-BFGS: every chunk keeps its own curvature history, step length and line search
     (backtracking Armijo with quadratic interpolation), so it follows the path it would follow
     if optimised alone.
@@ -290,6 +313,12 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: torch.Tensor, iterations: int,
         loss_and_grad: ``(x (b, ...), index) -> (loss (b,), grad (b, ...))``.
         x0: ``(batch, ...)`` starting point.
         iterations: number of L-BFGS iterations (as scipy's ``maxiter``).
+        exact: a slower, exact ``loss_and_grad`` (fp32 products where ``loss_and_grad`` has
+            bf16 ones). After ``EXACT_AFTER_STALLS`` steps in a row that do not lower the loss,
+            the rest runs on it:
+            bf16's rounding makes the loss noisy at the scale of late steps' decreases, and the
+            line search then shrinks the step until it changes nothing, at up to
+            ``max_line_search + 1`` evaluations a step.
 
     Returns:
         ``(x, loss)`` of the best points found.
@@ -303,6 +332,7 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: torch.Tensor, iterations: int,
     gamma = torch.ones(batch, device=x.device)
     fresh = torch.ones(batch, dtype=torch.bool, device=x.device)
     view = (batch,) + (1,) * (x.dim() - 1)
+    stalls = 0
     for it in range(iterations):
         q = g.clone()
         alphas = []
@@ -344,6 +374,13 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: torch.Tensor, iterations: int,
             x_new[stuck], f_new[stuck], g_new[stuck] = x[stuck], f[stuck], g[stuck]
             for rho in rho_hist:
                 rho[stuck] = 0
+        # no decrease (bf16's rounding hides it, or a step so short it changes nothing) for
+        # a few steps in a row: go on without the noise
+        stalls = stalls + 1 if (stuck | ~(f_new < f)).any() else 0
+        if exact is not None and stalls >= EXACT_AFTER_STALLS:
+            loss_and_grad, exact = exact, None
+            f_new, g_new = loss_and_grad(x_new, None)
+            f, g = torch.where(stuck, f_new, f), torch.where(stuck.view(view), g_new, g)
         s = x_new - x
         y = g_new - g
         sy = _dot(s, y)
@@ -389,12 +426,14 @@ def adam(loss_and_grad: LossAndGrad, x0: torch.Tensor, iterations: int, learning
 def optimise(objective: Objective, x0: torch.Tensor, optimizer: str, iterations: int,
              learning_rate: float = 0.05, on_iteration: IterationCallback | None = None
              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``optimizer`` (``lbfgs`` or ``adam``) on a batch. Returns ``(x, loss per chunk)``."""
+    """Run ``optimizer`` (``lbfgs`` or ``adam``) on a batch. Returns ``(x, loss per chunk)``.
+    L-BFGS finishes on :meth:`Objective.exact` once bf16's noise stops its line search."""
     if iterations == 0:
         f, _ = objective(x0, None)
         return x0.detach().clone(), f
     if optimizer == "lbfgs":
-        return lbfgs(objective, x0, iterations, on_iteration=on_iteration)
+        return lbfgs(objective, x0, iterations, on_iteration=on_iteration,
+                     exact=objective.exact())
     if optimizer == "adam":
         return adam(objective, x0, iterations, learning_rate, on_iteration=on_iteration)
     raise ValueError(f"optimizer = {optimizer!r}: expected 'lbfgs' or 'adam'")

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from neuralfx import engine
+from neuralfx import device, engine
 from neuralfx.chunking import (
     MagnitudeJoiner,
     crossfade_weights,
@@ -155,6 +155,61 @@ def test_batching_does_not_change_a_chunk(stats):
         assert torch.allclose(batched[k], alone[0], rtol=1e-3, atol=1e-4)
 
 
+def quadratic(scale):
+    """``sum(scale * x^2) / 2`` per chunk, with ``scale`` per coordinate."""
+    def loss_and_grad(x, index=None):
+        return (0.5 * scale * x * x).sum(1), scale * x
+    return loss_and_grad
+
+
+def test_lbfgs_finishes_on_the_exact_objective_once_the_noisy_one_stalls():
+    scale = torch.logspace(0, 1, 10)
+    exact = quadratic(scale)
+    calls = {"noisy": 0, "exact": 0}
+
+    def noisy(x, index=None):  # a coarse loss, as bf16-rounded products give: late steps'
+        calls["noisy"] += 1   # decreases fall below its resolution and look like no decrease
+        f, g = exact(x)
+        return torch.round(f / 1e-3) * 1e-3, g
+
+    def counted_exact(x, index=None):
+        calls["exact"] += 1
+        return exact(x)
+
+    x0 = torch.ones(2, 10)
+    alone, _ = lbfgs(noisy, x0, 30)
+    noisy_alone, calls["noisy"] = calls["noisy"], 0
+    x, _ = lbfgs(noisy, x0, 30, exact=counted_exact)
+    # stalled searches cost 21 evaluations each; three in a row, then the exact objective
+    assert noisy_alone > 300 and calls["noisy"] < 100 and 0 < calls["exact"] < 50
+    assert exact(x)[0].max() < 1e-12 and exact(alone)[0].min() > 1e-5
+    # never called where the cheap objective never stalls
+    calls["exact"] = 0
+    lbfgs(exact, x0, 10, exact=counted_exact)
+    assert calls["exact"] == 0
+
+
+def test_exact_objective_shares_the_targets_and_drops_the_bf16_rounding(stats):
+    s = Settings(**TINY)
+    net = random_network(s.n_bins, s.n_filters, s.kernel_sizes, s.seed)
+    content = log_spectrogram(noise(0.6, seed=2), s.n_fft, s.hop_length)[None]
+    fp32 = Objective(net, stats.grams, content, 0.01)
+    assert fp32.exact() is None  # already exact
+    bf16 = Objective(net, stats.grams, content, 0.01, dtype=torch.bfloat16)
+    exact = bf16.exact()
+    assert exact.exact_products and not bf16.exact_products and exact.exact() is None
+    assert exact.content_features is bf16.content_features
+    x = content + 0.1 * torch.randn(content.shape, generator=torch.Generator().manual_seed(1))
+    f_bf16, g_bf16 = bf16(x)
+    f_exact, g_exact = exact(x)
+    # the same network up to bf16 rounding; exact's results are smooth: a tiny step changes
+    # the loss by the gradient's prediction, where bf16's rounded results add noise
+    assert torch.allclose(f_exact, f_bf16, rtol=5e-2)
+    step = 1e-3 * g_exact / g_exact.norm()
+    predicted = (g_exact * step).sum()
+    assert torch.allclose(exact(x + step)[0] - f_exact, predicted, rtol=0.05)
+
+
 @pytest.mark.parametrize("chunks, per_batch, sizes", [
     (7, 4, [4, 3]), (9, 4, [3, 3, 3]), (8, 4, [4, 4]), (3, 12, [3]), (5, 1, [1] * 5)])
 def test_batches_are_even_and_within_the_budget(chunks, per_batch, sizes, monkeypatch):
@@ -288,11 +343,24 @@ def test_content_loss_is_scaled_to_the_classic_ten_second_clip(stats, settings):
         assert torch.allclose(a - c, 3 * (b - c), rtol=1e-4, atol=1e-6 * c.abs().max().item())
 
 
-def test_auto_precision_is_fp32_even_where_the_cpu_has_bf16():
-    cpu = torch.device("cpu")
-    assert compute_dtype("auto", cpu) == torch.float32
+@pytest.mark.parametrize("speedup, auto", [(0.02, torch.float32), (1.2, torch.float32),
+                                            (3.0, torch.bfloat16)])
+def test_auto_precision_is_bf16_only_on_a_cpu_where_it_is_measured_faster(speedup, auto,
+                                                                        monkeypatch):
+    monkeypatch.setattr(device, "cpu_bf16_speedup", lambda: speedup)
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert compute_dtype("auto", cpu) == auto
+    assert compute_dtype("auto", cuda) == torch.float32  # quality not measured on GPUs
+    assert compute_dtype("fp32", cpu) == torch.float32
     assert compute_dtype("bf16", cpu) == torch.bfloat16
     assert compute_dtype("tf32", cpu) == torch.float32
+
+
+def test_the_bf16_speed_is_measured_once_and_is_a_positive_ratio():
+    device.cpu_bf16_speedup.cache_clear()
+    ratio = device.cpu_bf16_speedup()
+    assert ratio > 0 and device.cpu_bf16_speedup() == ratio
+    assert device.cpu_bf16_speedup.cache_info().misses == 1
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
@@ -386,6 +454,9 @@ def test_style_statistics_are_cached(settings, tmp_path, monkeypatch):
     assert torch.equal(first.grams[0], again.grams[0])
     style_statistics(audio, settings.replace(seed=3))  # other network, other entry
     assert len(list(tmp_path.glob("*.pt"))) == 2
+    bf16 = style_statistics(audio, settings, dtype=torch.bfloat16)  # other rounding, other entry
+    assert len(list(tmp_path.glob("*.pt"))) == 3
+    assert not torch.equal(bf16.grams[0], first.grams[0])
     assert torch.equal(first.spectrum_mean, again.spectrum_mean)
     assert torch.equal(first.spectrum_std, again.spectrum_std)
     files[0].write_bytes(b"garbage")  # a damaged entry is recomputed
