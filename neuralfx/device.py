@@ -26,21 +26,24 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def compute_dtype(precision: str, device: torch.device) -> torch.dtype:
+def compute_dtype(precision: str, device: torch.device, texture: bool = False) -> torch.dtype:
     """The dtype of the heavy convolutions and Gram products.
 
-    ``auto`` is bf16 on a CPU whose bf16 matrix products are measured at least
-    :data:`BF16_MIN_SPEEDUP` times faster than fp32 (:func:`cpu_bf16_speedup`, once per
-    process), and fp32 everywhere else. On a 2-core AVX512-BF16 CPU bf16 renders were
-    1.6-1.8x faster at the same held-out quality on real music (three pairs, three render
-    seeds; BENCHMARKS.md, "Precision"); where bf16 is emulated (AVX2) it is 60x slower, and on
-    GPUs its quality is not measured. Losses, sums and the optimiser state stay fp32 whatever
-    the precision. ``tf32`` is fp32 storage with TF32 tensor-core products on CUDA (fp32
-    elsewhere).
+    ``auto`` is bf16 for style transfer on a CPU whose bf16 matrix products are measured at
+    least :data:`BF16_MIN_SPEEDUP` times faster than fp32 (:func:`cpu_bf16_speedup`, once per
+    process), and fp32 everywhere else. On a 2-core AVX512-BF16 CPU, real music, three pairs
+    and three render seeds: `draft` 1.3-1.5x and `style 0.01` about 1.4x faster at the same
+    held-out quality (BENCHMARKS.md, "bf16 products"). A ``texture`` (no content) stays fp32:
+    it goes further down its loss, and there bf16's rounding left it further from the style
+    (`texture+` 0.087 against 0.053, seed 0). Where bf16 is emulated (AVX2) it is 60x slower,
+    and on GPUs its quality is not measured. Losses, sums and the optimiser state stay fp32
+    whatever the precision. ``tf32`` is fp32 storage with TF32 tensor-core products on CUDA
+    (fp32 elsewhere).
     """
     if precision == "bf16":
         return torch.bfloat16
-    if precision == "auto" and device.type == "cpu" and cpu_bf16_speedup() >= BF16_MIN_SPEEDUP:
+    if (precision == "auto" and not texture and device.type == "cpu"
+            and cpu_bf16_speedup() >= BF16_MIN_SPEEDUP):
         return torch.bfloat16
     return torch.float32
 

@@ -558,7 +558,8 @@ class NeuralStyle:
     def _compute_statistics(audio: torch.Tensor, settings: Settings) -> StyleStatistics:
         device = resolve_device(settings.device)
         return style_statistics(audio, settings, device,
-                                compute_dtype(settings.precision, device))
+                                compute_dtype(settings.precision, device,
+                                              settings.is_texture))
 
     def _describe_style(self) -> str:
         if isinstance(self._style, tuple):

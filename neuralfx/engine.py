@@ -186,7 +186,7 @@ def run_batch(batch: ChunkBatch | SegmentBatch, style: StyleStatistics, settings
     arguments: the same batch gives the same result in any process at the same thread count."""
     with matmul_precision(settings.precision):
         device = resolve_device(settings.device)
-        dtype = compute_dtype(settings.precision, device)
+        dtype = compute_dtype(settings.precision, device, settings.is_texture)
         style = style.to(device)
         if isinstance(batch, SegmentBatch):
             objective = WaveformObjective(_objective(batch.content, style, settings, device,

@@ -432,8 +432,9 @@ def optimise(objective: Objective, x0: torch.Tensor, optimizer: str, iterations:
         f, _ = objective(x0, None)
         return x0.detach().clone(), f
     if optimizer == "lbfgs":
+        exact = getattr(objective, "exact", None)  # any loss_and_grad callable is accepted
         return lbfgs(objective, x0, iterations, on_iteration=on_iteration,
-                     exact=objective.exact())
+                     exact=exact() if exact is not None else None)
     if optimizer == "adam":
         return adam(objective, x0, iterations, learning_rate, on_iteration=on_iteration)
     raise ValueError(f"optimizer = {optimizer!r}: expected 'lbfgs' or 'adam'")

@@ -350,6 +350,8 @@ def test_auto_precision_is_bf16_only_on_a_cpu_where_it_is_measured_faster(speedu
     monkeypatch.setattr(device, "cpu_bf16_speedup", lambda: speedup)
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert compute_dtype("auto", cpu) == auto
+    assert compute_dtype("auto", cpu, texture=True) == torch.float32  # measured: costs quality
+    assert compute_dtype("bf16", cpu, texture=True) == torch.bfloat16  # asked for
     assert compute_dtype("auto", cuda) == torch.float32  # quality not measured on GPUs
     assert compute_dtype("fp32", cpu) == torch.float32
     assert compute_dtype("bf16", cpu) == torch.bfloat16
