@@ -29,36 +29,41 @@ def resolve_device(name: str = "auto") -> torch.device:
 def compute_dtype(precision: str, device: torch.device, texture: bool = False) -> torch.dtype:
     """The dtype of the heavy convolutions and Gram products.
 
-    ``auto`` is bf16 for style transfer on a CPU whose bf16 matrix products are measured at
-    least :data:`BF16_MIN_SPEEDUP` times faster than fp32 (:func:`cpu_bf16_speedup`, once per
-    process), and fp32 everywhere else. On a 2-core AVX512-BF16 CPU, real music, three pairs
-    and three render seeds: `draft` 1.3-1.5x and `style 0.01` about 1.4x faster at the same
-    held-out quality (BENCHMARKS.md, "bf16 products"). A ``texture`` (no content) stays fp32:
-    it goes further down its loss, and there bf16's rounding left it further from the style
-    (`texture+` 0.087 against 0.053, seed 0). Where bf16 is emulated (AVX2) it is 60x slower,
-    and on GPUs its quality is not measured. Losses, sums and the optimiser state stay fp32
-    whatever the precision. ``tf32`` is fp32 storage with TF32 tensor-core products on CUDA
-    (fp32 elsewhere).
+    ``auto`` is bf16 for style transfer on a CPU that multiplies bf16 natively
+    (:func:`cpu_has_native_bf16`), and fp32 everywhere else. On a 2-core AVX512-BF16 CPU, real
+    music, three pairs and three render seeds: `draft` 1.3-1.5x and `style 0.01` about 1.4x
+    faster at the same held-out quality (BENCHMARKS.md, "bf16 products with an exact finish").
+    A ``texture`` (no content) stays fp32: it goes further down its loss, and there bf16's
+    rounding left it further from the style (`texture+` 0.087 against 0.053, seed 0). Where
+    bf16 is emulated (AVX2) it is 60x slower, and on GPUs its quality is not measured. Losses,
+    sums and the optimiser state stay fp32 whatever the precision. ``tf32`` is fp32 storage
+    with TF32 tensor-core products on CUDA (fp32 elsewhere).
     """
     if precision == "bf16":
         return torch.bfloat16
-    if (precision == "auto" and not texture and device.type == "cpu"
-            and cpu_bf16_speedup() >= BF16_MIN_SPEEDUP):
+    if precision == "auto" and not texture and device.type == "cpu" and cpu_has_native_bf16():
         return torch.bfloat16
     return torch.float32
 
 
-# bf16 pays only where its products are clearly faster: a whole render also runs fp32 work
-# (transforms, the loss, the optimiser), so a small product gain would not show
-BF16_MIN_SPEEDUP = 1.5
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU has AVX512-BF16 (AMX CPUs have it too), as torch's CPU feature
+    detection reports it. A property of the CPU, not a timing: a timing flipped under load (a
+    Ray worker beside others decided fp32 where its driver had decided bf16, and their outputs
+    differed), and every process on one machine must decide alike for a render to be
+    reproducible. :func:`cpu_bf16_speedup` measures what it buys (``neuralfx info``)."""
+    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(check is not None and check())
 
 
 @functools.lru_cache(maxsize=1)
 def cpu_bf16_speedup(repeats: int = 5) -> float:
     """fp32 time / bf16 time of a matrix product shaped like the network's (a tall matrix
     times a few columns), best of ``repeats`` each, measured once per process (about 10 ms
-    where bf16 is native). Where bf16 is emulated the first bf16 product is far slower and
-    the measure stops there."""
+    where bf16 is native; 3x on the AVX512-BF16 VM of BENCHMARKS.md). Where bf16 is emulated
+    the first bf16 product is far slower and the measure stops there. Shown by ``neuralfx
+    info``; ``auto`` decides from :func:`cpu_has_native_bf16`, which a busy machine cannot
+    sway."""
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(1024, 512, generator=generator)
     b = torch.randn(512, 64, generator=generator)

@@ -175,13 +175,13 @@ def available_devices() -> list[str]:
 
 
 def system_info() -> dict[str, Any]:
-    """The versions, the compute devices found, the device and precision ``auto`` uses (and the
-    CPU's measured bf16 speed-up it decides from), torch's threads, and the user preset and
-    style cache folders."""
+    """The versions, the compute devices found, the device and precision ``auto`` uses (and
+    whether the CPU has native bf16, with its measured speed-up), torch's threads, and the user
+    preset and style cache folders."""
     import pedalboard
     import torch
 
-    from .device import compute_dtype, cpu_bf16_speedup, resolve_device
+    from .device import compute_dtype, cpu_bf16_speedup, cpu_has_native_bf16, resolve_device
     from .presets import user_preset_dir
     from .style import cache_dir
 
@@ -197,7 +197,9 @@ def system_info() -> dict[str, Any]:
         "precision_in_use": str(compute_dtype("auto", auto)).replace("torch.", ""),
         "texture_precision_in_use": str(compute_dtype("auto", auto, texture=True)
                                         ).replace("torch.", ""),
-        # what ``auto`` decides from on a CPU: fp32 time / bf16 time of one product
+        # what ``auto`` decides from on a CPU, and what bf16 buys here (fp32 time / bf16 time
+        # of one product)
+        "cpu_native_bf16": cpu_has_native_bf16(),
         "cpu_bf16_speedup": round(cpu_bf16_speedup(), 2),
         "cpu_threads": torch.get_num_threads(),
         "preset_dir": str(user_preset_dir()),

@@ -343,11 +343,10 @@ def test_content_loss_is_scaled_to_the_classic_ten_second_clip(stats, settings):
         assert torch.allclose(a - c, 3 * (b - c), rtol=1e-4, atol=1e-6 * c.abs().max().item())
 
 
-@pytest.mark.parametrize("speedup, auto", [(0.02, torch.float32), (1.2, torch.float32),
-                                            (3.0, torch.bfloat16)])
-def test_auto_precision_is_bf16_only_on_a_cpu_where_it_is_measured_faster(speedup, auto,
-                                                                        monkeypatch):
-    monkeypatch.setattr(device, "cpu_bf16_speedup", lambda: speedup)
+@pytest.mark.parametrize("native, auto", [(False, torch.float32), (True, torch.bfloat16)])
+def test_auto_precision_is_bf16_only_for_style_transfer_on_a_cpu_with_native_bf16(
+        native, auto, monkeypatch):
+    monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: native)
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert compute_dtype("auto", cpu) == auto
     assert compute_dtype("auto", cpu, texture=True) == torch.float32  # measured: costs quality
@@ -356,6 +355,12 @@ def test_auto_precision_is_bf16_only_on_a_cpu_where_it_is_measured_faster(speedu
     assert compute_dtype("fp32", cpu) == torch.float32
     assert compute_dtype("bf16", cpu) == torch.bfloat16
     assert compute_dtype("tf32", cpu) == torch.float32
+
+
+def test_native_bf16_is_a_property_of_the_cpu_not_a_timing(monkeypatch):
+    first = device.cpu_has_native_bf16()
+    monkeypatch.setattr(device, "cpu_bf16_speedup", lambda *a: 0.01)  # a busy machine
+    assert device.cpu_has_native_bf16() == first
 
 
 def test_the_bf16_speed_is_measured_once_and_is_a_positive_ratio():
