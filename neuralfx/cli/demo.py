@@ -19,7 +19,7 @@ from ._args import check_device, failure, preset_option, preset_overrides
 def demo(
     preset: str = typer.Option("draft", "--preset", "-p",
                                help="Preset for the style transfer (with 'draft' the whole demo "
-                                    "takes about 40 s on a 2-core CPU)."),
+                                    "takes 25-40 s on a 2-core CPU)."),
     output_dir: Path = typer.Option(Path("neuralfx-demo"), "--output-dir", "-o",
                                     help="Folder for the results."),
     sets: list[str] | None = typer.Option(None, "--set", metavar="KEY=VALUE",
