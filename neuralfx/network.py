@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -46,47 +48,40 @@ class RandomNetwork:
             if use_fft(width, device, dtype):
                 kernel = self.spectral_kernel(i, device, dtype)
                 if exact:
-                    kernel = self._exact_kernel(i, device, kernel)
+                    kernel = self._kept(("fft exact", i, str(device)), kernel.exact)
                 y = overlap_save_conv1d(log_spec.float() if dtype == torch.bfloat16
                                         else log_spec.to(dtype), kernel)
             elif exact:
-                y = torch.nn.functional.conv1d(log_spec.float(),
-                                               self.weights_on(device, dtype)[i].float())
+                rounded = self.weights_on(device, dtype)[i]
+                y = torch.nn.functional.conv1d(
+                    log_spec.float(), self._kept(("exact", i, str(device)), rounded.float))
             else:
                 y = torch.nn.functional.conv1d(log_spec.to(dtype),
                                                self.weights_on(device, dtype)[i])
             out.append(torch.relu(y).float())
         return out
 
-    def _exact_kernel(self, index: int, device: torch.device, kernel: SpectralKernel
-                      ) -> SpectralKernel:
-        key = ("fft exact", index, str(device))
+    def _kept(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """``make()`` once per ``key``, kept (``make`` must not take the lock itself)."""
         with self._lock:
             if key not in self._copies:
-                self._copies[key] = kernel.exact()
+                self._copies[key] = make()
             return self._copies[key]
 
     def weights_on(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
         """The weights on ``device`` in ``dtype``, moved once and kept (the CPU fp32 copy stays
         the reference)."""
-        key = (str(device), dtype)
-        with self._lock:
-            if key not in self._copies:
-                self._copies[key] = tuple(w.to(device=device, dtype=dtype) for w in self.weights)
-            return self._copies[key]
+        return self._kept((str(device), dtype), lambda: tuple(
+            w.to(device=device, dtype=dtype) for w in self.weights))
 
     def spectral_kernel(self, index: int, device: torch.device, dtype: torch.dtype
                         ) -> SpectralKernel:
         """Width ``index``'s weights transformed for the FFT convolution, made once and kept.
         A bf16 kernel is transformed from the fp32 weights and packed (rounded once)."""
-        key = ("fft", index, str(device), dtype)
         packed = dtype == torch.bfloat16
         weights = self.weights_on(device, torch.float32 if packed else dtype)[index]
-        with self._lock:
-            if key not in self._copies:
-                self._copies[key] = SpectralKernel.from_weights(
-                    weights, dtype=torch.bfloat16 if packed else None)
-            return self._copies[key]
+        return self._kept(("fft", index, str(device), dtype), lambda: SpectralKernel.from_weights(
+            weights, dtype=torch.bfloat16 if packed else None))
 
 
 def classic_std(n_bins: int, n_filters: int, width: int) -> float:
