@@ -60,10 +60,10 @@ def cpu_has_native_bf16() -> bool:
 def cpu_bf16_speedup(repeats: int = 5) -> float:
     """fp32 time / bf16 time of a matrix product shaped like the network's (a tall matrix
     times a few columns), best of ``repeats`` each, measured once per process (about 10 ms
-    where bf16 is native; 3x on the AVX512-BF16 VM of BENCHMARKS.md). Where bf16 is emulated
-    the first bf16 product is far slower and the measure stops there. Shown by ``neuralfx
-    info``; ``auto`` decides from :func:`cpu_has_native_bf16`, which a busy machine cannot
-    sway."""
+    where bf16 is native; 1.8-2.9x on the AVX512-BF16 VM of BENCHMARKS.md). Where bf16 is
+    emulated the first bf16 product is far slower and the measure stops there. Shown by
+    ``neuralfx info``; ``auto`` decides from :func:`cpu_has_native_bf16`, which a busy
+    machine cannot sway."""
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(1024, 512, generator=generator)
     b = torch.randn(512, 64, generator=generator)
