@@ -315,10 +315,9 @@ def lbfgs(loss_and_grad: LossAndGrad, x0: torch.Tensor, iterations: int,
         iterations: number of L-BFGS iterations (as scipy's ``maxiter``).
         exact: a slower, exact ``loss_and_grad`` (fp32 products where ``loss_and_grad`` has
             bf16 ones). After ``EXACT_AFTER_STALLS`` steps in a row that do not lower the loss,
-            the rest runs on it:
-            bf16's rounding makes the loss noisy at the scale of late steps' decreases, and the
-            line search then shrinks the step until it changes nothing, at up to
-            ``max_line_search + 1`` evaluations a step.
+            the rest runs on it: bf16's rounding makes the loss noisy at the scale of late
+            steps' decreases, and the line search then shrinks the step until it changes
+            nothing, at up to ``max_line_search + 1`` evaluations a step.
 
     Returns:
         ``(x, loss)`` of the best points found.
