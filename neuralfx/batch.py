@@ -846,6 +846,12 @@ class _Worker:
         """Renders audio the driver read (``files="driver"``); the driver writes it."""
         return self._board(shared).process(audio, rate)
 
+    def native_bf16(self) -> bool:
+        """Whether this worker's CPU multiplies bf16 natively (:func:`_cluster_native_bf16`)."""
+        from .device import cpu_has_native_bf16
+
+        return cpu_has_native_bf16()
+
     def run_batch(self, style_box: list, settings, batch):
         """Optimises one batch of a file's chunks (``RayOptions.chunks``): see
         :class:`neuralfx.distributed.RayBatchRunner`."""
@@ -884,6 +890,15 @@ def _commit(staged: Path, job: Job, policy: str) -> str:
     return "ok"
 
 
+def _cluster_native_bf16(ray, actors: list) -> bool:
+    """Whether this CPU and every worker's have AVX512-BF16: ``precision = "auto"`` is then
+    bf16 for the whole render (:func:`neuralfx.distributed.pinned_precision`). A worker Ray
+    restarts on another node keeps the render's decision."""
+    from .device import cpu_has_native_bf16
+
+    return cpu_has_native_bf16() and all(ray.get([a.native_bf16.remote() for a in actors]))
+
+
 def _wants_gpu(board, ray) -> bool:
     """GPU workers when a neural effect's device is CUDA (or auto) and the cluster has GPUs."""
     if ray.cluster_resources().get("GPU", 0) < 1:
@@ -902,6 +917,8 @@ def _without_progress(board):
 def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: Listener,
              opts: RayOptions) -> None:
     """Every pending job as a task on a pool of Ray actors (see :class:`RayOptions`)."""
+    from .distributed import pinned_precision
+
     if opts.files not in ("shared", "driver"):
         raise BatchError(f"{opts.files!r}: choose shared or driver", "--ray-files")
     if opts.chunks not in ("auto", "on", "off"):
@@ -927,13 +944,15 @@ def _run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: 
         actor = ray.remote(num_cpus=1 if gpu else threads, num_gpus=1 if gpu else 0,
                            max_restarts=opts.retries, max_task_retries=opts.retries)(_Worker)
         actors = [actor.remote(threads) for _ in range(n)]
+        pinned = pinned_precision(board, gpu, _cluster_native_bf16(ray, actors))
         if chunks:  # this process reads, joins and writes; the workers optimise chunks
-            _run_chunks(ray, todo, board, actors, lambda: actor.remote(threads), out, policy,
-                        listener)
+            with pinned:
+                _run_chunks(ray, todo, board, actors, lambda: actor.remote(threads), out,
+                            policy, listener)
             return
         # the style statistics once, here; every worker gets them from the object store
-        statistics = [fx.style_statistics() for fx in neural_effects(board)]
-        with _without_progress(board):
+        with pinned, _without_progress(board):
+            statistics = [fx.style_statistics() for fx in neural_effects(board)]
             board_ref = ray.put(board)
         stats_ref = ray.put(statistics)
         shared = [board_ref, stats_ref]

@@ -27,23 +27,32 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def compute_dtype(precision: str, device: torch.device, texture: bool = False) -> torch.dtype:
-    """The dtype of the heavy convolutions and Gram products.
+    """The dtype of the heavy convolutions and Gram products: bf16 where
+    :func:`resolve_precision` says ``bf16``, fp32 otherwise. Losses, sums and the optimiser
+    state stay fp32 whatever the precision. ``tf32`` is fp32 storage with TF32 tensor-core
+    products on CUDA (fp32 elsewhere)."""
+    bf16 = resolve_precision(precision, device, texture) == "bf16"
+    return torch.bfloat16 if bf16 else torch.float32
 
-    ``auto`` is bf16 for style transfer on a CPU that multiplies bf16 natively
-    (:func:`cpu_has_native_bf16`), and fp32 everywhere else. On a 2-core AVX512-BF16 CPU, real
-    music, three pairs and three render seeds: `draft` 1.3-1.5x and `style 0.01` about 1.4x
-    faster at the same held-out quality (BENCHMARKS.md, "bf16 products with an exact finish").
-    A ``texture`` (no content) stays fp32: it goes further down its loss, and there bf16's
-    rounding left it further from the style (`texture+` 0.087 against 0.053, seed 0). Where
-    bf16 is emulated (AVX2) it is 60x slower, and on GPUs its quality is not measured. Losses,
-    sums and the optimiser state stay fp32 whatever the precision. ``tf32`` is fp32 storage
-    with TF32 tensor-core products on CUDA (fp32 elsewhere).
+
+def resolve_precision(precision: str, device: torch.device, texture: bool = False,
+                      native_bf16: bool | None = None) -> str:
+    """``precision`` with ``auto`` decided: ``bf16`` for style transfer on a CPU that multiplies
+    bf16 natively, ``fp32`` everywhere else. ``native_bf16``: whether every CPU that will run
+    the render has AVX512-BF16 (None: this one, :func:`cpu_has_native_bf16`; a Ray render
+    decides once for all its processes).
+
+    On a 2-core AVX512-BF16 CPU, real music, three pairs and three render seeds: `draft`
+    1.3-1.5x and `style 0.01` about 1.4x faster at the same held-out quality (BENCHMARKS.md,
+    "bf16 products with an exact finish"). A ``texture`` (no content) stays fp32: it goes
+    further down its loss, and there bf16's rounding left it further from the style
+    (`texture+` 0.087 against 0.053, seed 0). Where bf16 is emulated (AVX2) it is 60x slower,
+    and on GPUs its quality is not measured.
     """
-    if precision == "bf16":
-        return torch.bfloat16
-    if precision == "auto" and not texture and device.type == "cpu" and cpu_has_native_bf16():
-        return torch.bfloat16
-    return torch.float32
+    if precision != "auto":
+        return precision
+    native = cpu_has_native_bf16() if native_bf16 is None else native_bf16
+    return "bf16" if native and not texture and device.type == "cpu" else "fp32"
 
 
 def cpu_has_native_bf16() -> bool:

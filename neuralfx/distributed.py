@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from .device import resolve_precision
 from .effect import NeuralStyle
 from .engine import BatchRunner, ChunkBatch, SegmentBatch, run_batch
 from .settings import Settings
@@ -123,6 +124,23 @@ def effects_with(board, **attributes: Any) -> Iterator[None]:
         for fx, before in zip(effects, saved):
             for k, v in before.items():
                 setattr(fx, k, v)
+
+
+@contextlib.contextmanager
+def pinned_precision(board, gpu: bool, native_bf16: bool) -> Iterator[None]:
+    """The chain's ``precision = "auto"`` decided once, here, for every process of a render:
+    ``bf16`` only where the workers run on CPUs (``gpu`` False, or an effect set to the CPU)
+    and ``native_bf16`` (this CPU and every worker's have AVX512-BF16). Deciding in each
+    process would let a cluster that mixes CPUs render a file's chunks, or the style
+    statistics and the chunks, in different precisions."""
+    with contextlib.ExitStack() as stack:
+        for fx in neural_effects(board):
+            if fx.precision == "auto":
+                name = str(fx.device)
+                device = torch.device(("cuda" if gpu else "cpu") if name == "auto" else name)
+                stack.enter_context(fx._pinned(precision=resolve_precision(
+                    "auto", device, fx.settings.is_texture, native_bf16)))
+        yield
 
 
 def using_runner(board, runner: BatchRunner | None):

@@ -7,10 +7,11 @@ level (loudness match, dry/wet, full-scale safety).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -267,6 +268,20 @@ class NeuralStyle:
             for name in parameters:
                 self._overrides[name] = getattr(preset, name) if name in OUTPUT_KEYS \
                     else getattr(preset.settings, name)
+
+    @contextlib.contextmanager
+    def _pinned(self, **parameters: Any) -> Iterator[None]:
+        """These parameters inside the block; after it the preset and the overrides exactly as
+        before (``neuralfx.distributed.pinned_precision``: not a user's override)."""
+        with self._lock:
+            saved = self._preset, dict(self._overrides)
+            self.set_parameters(**parameters)
+        try:
+            yield
+        finally:
+            with self._lock:
+                object.__setattr__(self, "_preset", saved[0])
+                object.__setattr__(self, "_overrides", saved[1])
 
     def _preset_style(self) -> Any:
         """The style file a preset was made with (presets from files may name one), or None."""

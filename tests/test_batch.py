@@ -343,3 +343,66 @@ def test_ray_worker_killed_during_a_chunk_task_is_retried(tmp_path, style, ray_r
     assert killed and [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
     local = batch.process_files([src], preset, tmp_path / "local", style=style)
     assert np.array_equal(read(result.jobs[0].output)[0], read(local.jobs[0].output)[0])
+
+
+# --- one precision for the whole render ---------------------------------------------------------
+
+def test_pinned_precision_decides_auto_once_and_restores_the_effects(style):
+    from neuralfx.chain import Pedalboard
+    from neuralfx.distributed import pinned_precision
+
+    transfer = NeuralStyle(style, load_preset("style 0.01", **TINY))
+    texture = NeuralStyle(None, load_preset("texture", **TINY))
+    fixed = NeuralStyle(style, load_preset("style 0.01", **TINY), precision="fp32")
+    board = Pedalboard([transfer, Pedalboard([texture, fixed])])
+    before = [(fx.parameters, dict(fx._overrides)) for fx in (transfer, texture, fixed)]
+    for native, expected in [(True, "bf16"), (False, "fp32")]:
+        with pinned_precision(board, gpu=False, native_bf16=native):
+            assert [fx.precision for fx in (transfer, texture, fixed)] == [expected, "fp32",
+                                                                            "fp32"]
+        assert [(fx.parameters, fx._overrides) for fx in (transfer, texture, fixed)] == before
+    anywhere = NeuralStyle(style, load_preset("style 0.01", **TINY), device="auto")
+    with pinned_precision(Pedalboard([transfer, anywhere]), gpu=True, native_bf16=True):
+        # device = "auto" runs on the GPU workers, "cpu" on their CPUs
+        assert (transfer.precision, anywhere.precision) == ("bf16", "fp32")
+    transfer.preset = load_preset("style 0.01", **TINY, precision="fp32")
+    assert transfer.precision == "fp32"  # the pin left no override behind
+
+
+def test_cluster_native_bf16_asks_every_worker(style, ray_runtime, monkeypatch):
+    from neuralfx import device
+
+    actors = [ray_runtime.remote(batch._Worker).remote(1) for _ in range(2)]
+    try:
+        workers = ray_runtime.get([a.native_bf16.remote() for a in actors])
+        assert workers == [device.cpu_has_native_bf16()] * 2  # one machine here
+        monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: False)  # this process only
+        assert batch._cluster_native_bf16(ray_runtime, actors) is False
+        monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: True)
+        assert batch._cluster_native_bf16(ray_runtime, actors) is all(workers)
+    finally:
+        for a in actors:
+            ray_runtime.kill(a)
+
+
+def test_ray_renders_in_the_precision_the_driver_decided_for_all(tmp_path, style, ray_runtime,
+                                                                  one_thread, monkeypatch):
+    """A driver with AVX512-BF16 and workers without it: ``auto`` is fp32 for the whole render
+    (statistics here and chunks there), whichever way the work is split."""
+    from neuralfx import device
+
+    src = long_file(tmp_path / "in")
+    monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(batch, "_cluster_native_bf16", lambda ray, actors: False)
+    auto = batch.process_files([src], load_preset("style 0.01", **LONG), tmp_path / "auto",
+                               style=style)
+    fp32 = batch.process_files([src], load_preset("style 0.01", **LONG, precision="fp32"),
+                               tmp_path / "fp32", style=style)
+    expected = read(fp32.jobs[0].output)[0]
+    assert not np.array_equal(read(auto.jobs[0].output)[0], expected)  # bf16 here alone
+    for chunks in ("on", "off"):
+        result = batch.process_files([src], load_preset("style 0.01", **LONG),
+                                     tmp_path / chunks, style=style, executor="ray",
+                                     ray=RayOptions(chunks=chunks))
+        assert [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
+        assert np.array_equal(read(result.jobs[0].output)[0], expected), chunks
