@@ -137,6 +137,11 @@ def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, mo
         assert r["style_distance"] == pytest.approx(np.mean(r["style_distance_per_seed"]))
         assert r["clipped_samples"] == 0 and 0 < r["peak"] < 1 and r["seconds"] == 2
         assert r["seam_windows_s"] and r["seed"] == 0
+        # 44.1 kHz files: three bands each; the literal pipeline's output is at 22.05 kHz
+        literal = r["method"] == "literal baseline"
+        for key in ("top_band_db_style",) + (() if literal else ("top_band_db",)):
+            assert len(r[key]) == 3 and all(-200 <= v <= 0 for v in r[key]), (key, r[key])
+        assert (r["top_band_db"] is None) == literal
     assert runs[0]["content_corr"] is not None and runs[2]["content_corr"] is None
     assert runs[1]["sample_rate"] == 44100 and runs[1]["channels"] == 2
     assert runs[3]["channels"] == 1  # a texture has the style's channels
@@ -284,3 +289,17 @@ def test_demo_benchmark_measures_each_output_against_the_shipped_style(tmp_path,
     assert figures["input_texture.wav"]["style_distance_best_gain"] == pytest.approx(0, abs=1e-6)
     assert figures["input_melody.wav"]["style_distance_best_gain"] > 0.1
     assert figures["input_melody.wav"]["content_corr"] == pytest.approx(1.0)
+
+
+def test_top_band_levels_see_the_octave_above_the_classic_band():
+    from benchmarks import real_music
+
+    sr = 44100
+    noise = np.random.default_rng(0).standard_normal((1, sr))
+    white = real_music.top_band_levels(noise, sr)
+    widths = [hi - lo for lo, hi in real_music.TOP_BANDS_HZ]
+    for level, width in zip(white, widths):  # white noise: each band's share of the spectrum
+        assert level == pytest.approx(10 * np.log10(width / (sr / 2)), abs=0.3)
+    tone = np.sin(2 * np.pi * 1000 * np.arange(sr) / sr)
+    assert max(real_music.top_band_levels(tone, sr)) < -100
+    assert real_music.top_band_levels(noise, 22050) is None  # no such bands at 22.05 kHz
