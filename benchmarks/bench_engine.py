@@ -602,7 +602,7 @@ def part_gpu(cfg: Config, state: dict) -> dict:
         "real_time_factor": wall / seconds, "optimise_s": work["optimise_s"],
         "chunk_evaluations": work["chunk_evaluations"],
         "achieved_tflops": achieved / 1e12, "fraction_of_matmul_peak": achieved / peak,
-        "batch_size": engine.batch_size(settings, settings.chunk_frames
+        "group_size": engine.group_size(settings, settings.chunk_frames
                                         + 2 * settings.edge_frames, device),
     })
     if device.type == "cuda":
@@ -650,7 +650,7 @@ def memory_child(minutes: float, iterations: int, n_filters: int, seed: int) -> 
     plan = engine.plan_chunks(frames, settings.chunk_frames, settings.overlap_frames,
                               settings.receptive_field)
     return {"minutes": minutes, "iterations": iterations, "n_filters": n_filters,
-            "chunks": len(plan), "batch_size": engine.batch_size(settings, plan.length,
+            "chunks": len(plan), "group_size": engine.group_size(settings, plan.length,
                                                                   torch.device("cpu")),
             "peak_rss_mb": _peak_rss_mb(), "rss_after_imports_mb": rss0,
             "rss_before_render_mb": rss_ready,

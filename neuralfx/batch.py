@@ -852,16 +852,16 @@ class _Worker:
 
         return cpu_has_native_bf16()
 
-    def run_batch(self, style_box: list, settings, batch):
+    def run_group(self, style_box: list, settings, batch):
         """Optimises one batch of a file's chunks (``RayOptions.chunks``): see
-        :class:`neuralfx.distributed.RayBatchRunner`."""
+        :class:`neuralfx.distributed.RayGroupRunner`."""
         import ray
 
-        from .distributed import StyleCache, remote_batch
+        from .distributed import StyleCache, remote_group
 
         if getattr(self, "styles", None) is None:
             self.styles = StyleCache()
-        return remote_batch(ray, self.styles, style_box, settings, batch)
+        return remote_group(ray, self.styles, style_box, settings, batch)
 
 
 def _committed(staged: Path, output: Path) -> bool:
@@ -972,9 +972,9 @@ def _run_chunks(ray, todo: list[Job], board, actors: list, new_actor, out: Outpu
                 policy: str, listener: Listener) -> None:
     """The files one after the other, as the local executor renders them, but with every
     file's batches of chunks optimised by the actors (:class:`RayOptions`, ``chunks``)."""
-    from .distributed import RayBatchRunner, using_runner
+    from .distributed import RayGroupRunner, using_runner
 
-    runner = RayBatchRunner(ray, actors, new_actor)
+    runner = RayGroupRunner(ray, actors, new_actor)
     try:
         with using_runner(board, runner):
             _run_local(todo, board, out, policy, listener, 1, announce=False)

@@ -1,8 +1,8 @@
 """One long file across Ray workers: its batches of chunks as tasks, joined in order here.
 
 The engine plans a render's chunks, joins their magnitudes and reconstructs the waveform; only
-the optimisation of each batch of chunks (:func:`neuralfx.engine.run_batch`, a pure function of
-the batch, the style statistics and the settings) needs the network. :class:`RayBatchRunner`
+the optimisation of each batch of chunks (:func:`neuralfx.engine.run_group`, a pure function of
+the batch, the style statistics and the settings) needs the network. :class:`RayGroupRunner`
 sends those batches to Ray actors, which keep the network warm and get the style statistics
 once through the object store, and hands the results back in order, so the driver joins and
 reconstructs while the workers optimise the next batches. With ``waveform_iterations > 0`` each
@@ -24,7 +24,7 @@ import torch
 
 from .device import resolve_precision
 from .effect import NeuralStyle
-from .engine import BatchRunner, ChunkBatch, SegmentBatch, run_batch
+from .engine import GroupRunner, ChunkGroup, SegmentGroup, run_group
 from .settings import Settings
 from .style import StyleStatistics
 
@@ -35,9 +35,9 @@ class WorkerDied(RuntimeError):
     """A worker died during a batch more often than its restarts allow."""
 
 
-class RayBatchRunner(BatchRunner):
-    """Runs the engine's batches on Ray actors that have a ``run_batch(style_box, settings,
-    batch)`` method (``neuralfx.batch``'s workers; :func:`remote_batch` does the work).
+class RayGroupRunner(GroupRunner):
+    """Runs the engine's batches on Ray actors that have a ``run_group(style_box, settings,
+    batch)`` method (``neuralfx.batch``'s workers; :func:`remote_group` does the work).
 
     ``new_actor`` replaces an actor that died more often than its restarts allow (the render
     then fails with :class:`WorkerDied`; the next one has a full pool again)."""
@@ -54,14 +54,14 @@ class RayBatchRunner(BatchRunner):
             self._style = (style, self.ray.put(style))
         return [self._style[1]]
 
-    def __call__(self, batches: Iterable[ChunkBatch | SegmentBatch], style: StyleStatistics,
+    def __call__(self, batches: Iterable[ChunkGroup | SegmentGroup], style: StyleStatistics,
                  settings: Settings) -> Iterator[torch.Tensor]:
         box = self._style_box(style)
         running: deque = deque()
         window = TASKS_PER_WORKER * len(self.actors)
         for k, batch in enumerate(batches):
             actor = self.actors[k % len(self.actors)]
-            running.append((actor, actor.run_batch.remote(box, settings, batch)))
+            running.append((actor, actor.run_group.remote(box, settings, batch)))
             if len(running) >= window:
                 yield self._result(*running.popleft())
         while running:
@@ -93,10 +93,10 @@ class StyleCache:
         return self.style
 
 
-def remote_batch(ray, cache: StyleCache, box: list, settings: Settings,
-                 batch: ChunkBatch | SegmentBatch) -> torch.Tensor:
-    """A worker's share: :func:`neuralfx.engine.run_batch` with the style from ``box``."""
-    return run_batch(batch, cache.get(ray, box), settings)
+def remote_group(ray, cache: StyleCache, box: list, settings: Settings,
+                 batch: ChunkGroup | SegmentGroup) -> torch.Tensor:
+    """A worker's share: :func:`neuralfx.engine.run_group` with the style from ``box``."""
+    return run_group(batch, cache.get(ray, box), settings)
 
 
 def neural_effects(board) -> list[NeuralStyle]:
@@ -143,6 +143,6 @@ def pinned_precision(board, gpu: bool, native_bf16: bool) -> Iterator[None]:
         yield
 
 
-def using_runner(board, runner: BatchRunner | None):
+def using_runner(board, runner: GroupRunner | None):
     """The chain's neural effects run their batches with ``runner`` inside the block."""
     return effects_with(board, runner=runner)

@@ -19,7 +19,7 @@ import torch
 
 from . import audio as A
 from .device import compute_dtype, resolve_device
-from .engine import BatchRunner, Progress, render_many
+from .engine import GroupRunner, Progress, render_many
 from .presets import OUTPUT_KEYS, Preset, load_preset
 from .settings import TEXTURE_OVERRIDES, Settings, field_names
 from .style import STATISTICS_KEYS, StyleStatistics, style_statistics
@@ -157,7 +157,7 @@ class NeuralStyle:
       ``mix`` / ``match_loudness``. Every parameter is also an attribute, readable and settable
       (``fx.iterations = 50``), validated on assignment.
     - ``progress``: a callable receiving :class:`neuralfx.engine.Progress` during renders.
-    - ``runner`` (attribute, None by default): a :class:`neuralfx.engine.BatchRunner` that
+    - ``runner`` (attribute, None by default): a :class:`neuralfx.engine.GroupRunner` that
       optimises the engine's batches of chunks elsewhere (``neuralfx.distributed``: one long
       file on several Ray workers); everything else, level included, runs here as usual.
 
@@ -482,7 +482,7 @@ class NeuralStyle:
     @staticmethod
     def _render(x_an: list[np.ndarray], stats: StyleStatistics, settings: Settings,
                 texture: bool, progress: Callable[[Progress], None] | None,
-                runner: BatchRunner | None = None) -> list[np.ndarray]:
+                runner: GroupRunner | None = None) -> list[np.ndarray]:
         """The effect alone at the analysis rate: ``(channels, samples)`` per signal,
         unlevelled. All signals' chunks go through one engine call (shared batches), whose
         batches ``runner`` runs if set."""

@@ -1,6 +1,6 @@
 """The synthesis engine: mono or multichannel signals at the analysis rate in, signals out.
 
-Pure tensors, no files: content ``(channels, samples)`` -> chunk plan -> batches of chunks ->
+Pure tensors, no files: content ``(channels, samples)`` -> chunk plan -> groups of chunks ->
 log-magnitude optimisation -> magnitudes joined across chunks -> block Griffin-Lim ->
 ``(channels, samples)`` of exactly the input's length. With ``waveform_iterations > 0`` a second
 pass then optimises each chunk's stretch of that waveform on the same loss, overlapping
@@ -47,7 +47,7 @@ ENVELOPE_BANDS = 128
 @dataclass(frozen=True)
 class Progress:
     """Reported during a render. ``stage`` is ``"optimise"`` or ``"refine"`` (the waveform
-    pass), with ``iteration`` of ``iterations`` for the current batch, or ``"reconstruct"``.
+    pass), with ``iteration`` of ``iterations`` for the current group, or ``"reconstruct"``.
     Chunks count one per channel, and twice when the waveform is refined (once per pass)."""
 
     stage: str
@@ -60,10 +60,10 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-# A CPU batch's budget by default: beyond about four classic chunks a batch runs slower per
-# frame, not faster (a 60 s render, 7 chunks: all in one batch 146 s, 4 + 3 119 s; BENCHMARKS.md,
+# A CPU group's budget by default: beyond about four classic chunks a group runs slower per
+# frame, not faster (a 60 s render, 7 chunks: all in one group 146 s, 4 + 3 119 s; BENCHMARKS.md,
 # "Long styles and long files"), and a larger budget only raises the peak memory
-CPU_BATCH_BUDGET = 768 * 2**20
+CPU_GROUP_BUDGET = 768 * 2**20
 
 
 def memory_budget_bytes(settings: Settings, device: torch.device) -> int:
@@ -72,11 +72,11 @@ def memory_budget_bytes(settings: Settings, device: torch.device) -> int:
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free * 0.6)
-    return CPU_BATCH_BUDGET
+    return CPU_GROUP_BUDGET
 
 
-def batch_size(settings: Settings, frames: int, device: torch.device) -> int:
-    """Chunks per batch: as many as the memory budget holds, at least one."""
+def group_size(settings: Settings, frames: int, device: torch.device) -> int:
+    """Chunks per group: as many as the memory budget holds, at least one."""
     per_chunk = bytes_per_chunk(settings.n_bins, frames, settings.n_filters,
                                 len(settings.kernel_sizes))
     return max(1, memory_budget_bytes(settings, device) // per_chunk)
@@ -93,7 +93,7 @@ def signal_plan(settings: Settings, frames: int) -> ChunkPlan:
 
 def chunk_noise(settings: Settings, chunk: int, frames: int) -> torch.Tensor:
     """Starting noise of chunk ``chunk`` ``(bins, frames)``: drawn on the CPU from a generator
-    seeded by the seed and the chunk index alone, so it does not depend on batching, device or
+    seeded by the seed and the chunk index alone, so it does not depend on grouping, device or
     channel (identical channels stay identical)."""
     g = torch.Generator().manual_seed((settings.seed * 1_000_003 + chunk) % 2**63)
     return torch.randn(settings.n_bins, frames, generator=g) * INIT_NOISE_STD
@@ -102,14 +102,14 @@ def chunk_noise(settings: Settings, chunk: int, frames: int) -> torch.Tensor:
 def render(content: torch.Tensor | None, style: StyleStatistics, settings: Settings, *,
            n_samples: int | None = None, channels: int = 1,
            progress: ProgressCallback | None = None,
-           runner: BatchRunner | None = None) -> torch.Tensor:
+           runner: GroupRunner | None = None) -> torch.Tensor:
     """Style transfer of ``content (channels, samples)`` towards ``style``, or, with
     ``content=None``, a texture of ``channels x n_samples``.
 
-    Every channel is optimised as its own problem (chunks of all channels batch together) and
+    Every channel is optimised as its own problem (chunks of all channels group together) and
     reconstructed with one phase shared by all channels.
 
-    ``runner`` (a :class:`BatchRunner`) optimises the batches of chunks elsewhere, e.g. on Ray
+    ``runner`` (a :class:`GroupRunner`) optimises the groups of chunks elsewhere, e.g. on Ray
     workers; the plan, the join and the reconstruction stay here.
 
     Returns:
@@ -123,9 +123,9 @@ def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
                 settings: Settings, *, n_samples: list[int | None] | None = None,
                 channels: list[int] | None = None,
                 progress: ProgressCallback | None = None,
-                runner: BatchRunner | None = None) -> list[torch.Tensor]:
+                runner: GroupRunner | None = None) -> list[torch.Tensor]:
     """:func:`render` for several signals with one style: chunks of all signals fill the same
-    batches (what keeps a GPU busy when a folder holds many short files). Each signal's result
+    groups (what keeps a GPU busy when a folder holds many short files). Each signal's result
     is the one :func:`render` gives it alone. ``contents`` are all signals, or all None for
     textures of ``n_samples[k] x channels[k]``."""
     count = len(contents)
@@ -140,7 +140,7 @@ def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
 
 
 @dataclass(frozen=True)
-class ChunkBatch:
+class ChunkGroup:
     """Chunks to optimise together: everything the optimisation needs besides the style and the
     settings, as plain tensors (picklable; nothing about files or signals).
 
@@ -154,7 +154,7 @@ class ChunkBatch:
 
 
 @dataclass(frozen=True)
-class SegmentBatch:
+class SegmentGroup:
     """Waveform stretches to refine together (the waveform pass): ``segments (n, samples)`` as
     reconstructed so far, ``free (n, samples)`` (1 where a sample may change) and the chunks'
     ``content`` spectrograms ``(n, bins, frames)`` (None for textures)."""
@@ -164,42 +164,42 @@ class SegmentBatch:
     content: torch.Tensor | None
 
 
-class BatchRunner:
-    """Runs the engine's batches somewhere else (e.g. Ray workers, ``neuralfx.distributed``):
-    called with the batches of one pass, the style and the settings, it yields each batch's
-    :func:`run_batch` result in the order of the batches. ``parallel`` batches run at once, so
-    the engine cuts a pass into at least that many batches. Results equal a local render's
-    when the batches are the same (``parallel = 1``, or a memory budget that already gives
-    batches that small); smaller batches change only the float rounding."""
+class GroupRunner:
+    """Runs the engine's groups somewhere else (e.g. Ray workers, ``neuralfx.distributed``):
+    called with the groups of one pass, the style and the settings, it yields each group's
+    :func:`run_group` result in the order of the groups. ``parallel`` groups run at once, so
+    the engine cuts a pass into at least that many groups. Results equal a local render's
+    when the groups are the same (``parallel = 1``, or a memory budget that already gives
+    groups that small); smaller groups change only the float rounding."""
 
     parallel: int = 1
 
-    def __call__(self, batches: Iterable[ChunkBatch | SegmentBatch], style: StyleStatistics,
+    def __call__(self, groups: Iterable[ChunkGroup | SegmentGroup], style: StyleStatistics,
                  settings: Settings) -> Iterator[torch.Tensor]:
         raise NotImplementedError
 
 
-def run_batch(batch: ChunkBatch | SegmentBatch, style: StyleStatistics, settings: Settings,
+def run_group(group: ChunkGroup | SegmentGroup, style: StyleStatistics, settings: Settings,
               on_iteration: Callable | None = None) -> torch.Tensor:
-    """Optimise a :class:`ChunkBatch` (-> magnitudes ``(n, bins, length)``) or refine a
-    :class:`SegmentBatch` (-> segments ``(n, samples)``), on the CPU. A pure function of its
-    arguments: the same batch gives the same result in any process at the same thread count."""
+    """Optimise a :class:`ChunkGroup` (-> magnitudes ``(n, bins, length)``) or refine a
+    :class:`SegmentGroup` (-> segments ``(n, samples)``), on the CPU. A pure function of its
+    arguments: the same group gives the same result in any process at the same thread count."""
     with matmul_precision(settings.precision):
         device = resolve_device(settings.device)
         dtype = compute_dtype(settings.precision, device, settings.is_texture)
         style = style.to(device)
-        if isinstance(batch, SegmentBatch):
-            objective = WaveformObjective(_objective(batch.content, style, settings, device,
+        if isinstance(group, SegmentGroup):
+            objective = WaveformObjective(_objective(group.content, style, settings, device,
                                                      dtype),
                                           settings.n_fft, settings.hop_length,
-                                          batch.free.to(device))
-            y, _ = lbfgs(objective, batch.segments.to(device), settings.waveform_iterations,
+                                          group.free.to(device))
+            y, _ = lbfgs(objective, group.segments.to(device), settings.waveform_iterations,
                          on_iteration=on_iteration, exact=objective.exact())
             return y.detach().cpu()
-        objective = _objective(batch.content, style, settings, device, dtype)
-        x0 = torch.stack([chunk_noise(settings, i, batch.length)
-                          for i in batch.chunks]).to(device)
-        if settings.init == "content" and batch.content is not None:
+        objective = _objective(group.content, style, settings, device, dtype)
+        x0 = torch.stack([chunk_noise(settings, i, group.length)
+                          for i in group.chunks]).to(device)
+        if settings.init == "content" and group.content is not None:
             x0 = x0 + objective.content
         elif settings.init in ("style", "content"):
             # the style's spectrum, bin by bin, with its spread: the optimiser starts with the
@@ -227,7 +227,7 @@ def _objective(content: torch.Tensor | None, style: StyleStatistics, settings: S
 def _render_many(contents: list[torch.Tensor | None], textures: bool, style: StyleStatistics,
                  settings: Settings, n_samples: list[int | None], channels: list[int],
                  progress: ProgressCallback | None,
-                 runner: BatchRunner | None = None) -> list[torch.Tensor]:
+                 runner: GroupRunner | None = None) -> list[torch.Tensor]:
     device = resolve_device(settings.device)
     signals = [_Signal(c, n, ch, settings, device)
                for c, n, ch in zip(contents, n_samples, channels)]
@@ -238,25 +238,25 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
     total = passes * len(items)
     parallel = 1 if runner is None else max(1, runner.parallel)
 
-    def content_of(batch: list) -> torch.Tensor | None:
+    def content_of(group: list) -> torch.Tensor | None:
         if textures:
             return None
-        return torch.stack([sig.content_spectrogram(i, c) for sig, i, c in batch])
+        return torch.stack([sig.content_spectrogram(i, c) for sig, i, c in group])
 
-    def run(stage: str, iterations: int, done: int, batches: list[tuple[int, int]],
-            make: Callable[[int, int], ChunkBatch | SegmentBatch]) -> Iterator[torch.Tensor]:
-        """The batches' results in order: here (progress per iteration) or by the runner."""
+    def run(stage: str, iterations: int, done: int, groups: list[tuple[int, int]],
+            make: Callable[[int, int], ChunkGroup | SegmentGroup]) -> Iterator[torch.Tensor]:
+        """The groups' results in order: here (progress per iteration) or by the runner."""
         if runner is not None:
-            yield from runner((make(a, b) for a, b in batches), style, settings)
+            yield from runner((make(a, b) for a, b in groups), style, settings)
             return
-        for a, b in batches:
+        for a, b in groups:
             def report(iteration: int, _loss: torch.Tensor, start: int = done + a) -> None:
                 if progress is not None:
                     progress(Progress(stage, start, total, iteration, iterations))
-            yield run_batch(make(a, b), style, settings, on_iteration=report)
+            yield run_group(make(a, b), style, settings, on_iteration=report)
 
-    spans = list(_batches(items, settings, device, parallel))
-    results = run("optimise", settings.iterations, 0, spans, lambda a, b: ChunkBatch(
+    spans = list(_groups(items, settings, device, parallel))
+    results = run("optimise", settings.iterations, 0, spans, lambda a, b: ChunkGroup(
         tuple(i for _, i, _ in items[a:b]), items[a][0].plan.length, content_of(items[a:b])))
     for (start, stop), magnitudes in zip(spans, results):
         for (sig, i, c), m in zip(items[start:stop], magnitudes):
@@ -269,13 +269,13 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
         done = len(items)
         for r in range(1 + max(max(sig.rounds) for sig in signals if sig.plan)):
             turn = [item for item in items if item[0].rounds[item[1]] == r]
-            spans = list(_batches(turn, settings, device, parallel))
+            spans = list(_groups(turn, settings, device, parallel))
 
-            def segments(a: int, b: int, turn: list = turn) -> SegmentBatch:
-                batch = turn[a:b]
-                return SegmentBatch(torch.stack([sig.segment(i, c) for sig, i, c in batch]),
-                                    torch.stack([sig.free(i) for sig, i, _ in batch]),
-                                    content_of(batch))
+            def segments(a: int, b: int, turn: list = turn) -> SegmentGroup:
+                group = turn[a:b]
+                return SegmentGroup(torch.stack([sig.segment(i, c) for sig, i, c in group]),
+                                    torch.stack([sig.free(i) for sig, i, _ in group]),
+                                    content_of(group))
 
             results = run("refine", settings.waveform_iterations, done, spans, segments)
             for (start, stop), refined in zip(spans, results):
@@ -285,10 +285,10 @@ def _render_many(contents: list[torch.Tensor | None], textures: bool, style: Sty
     return [sig.out for sig in signals]
 
 
-def _batches(items: list, settings: Settings, device: torch.device, parallel: int = 1):
+def _groups(items: list, settings: Settings, device: torch.device, parallel: int = 1):
     """``(start, stop)`` of consecutive items with chunks of equal length, as many as the memory
     budget holds (and, for ``parallel`` workers, no more than a ``parallel``-th of the items),
-    in batches of even size (7 chunks at 4 a batch are 4 + 3, 9 are 3 + 3 + 3)."""
+    in groups of even size (7 chunks at 4 a group are 4 + 3, 9 are 3 + 3 + 3)."""
     done = 0
     share = -(-len(items) // parallel)
     while done < len(items):
@@ -296,10 +296,10 @@ def _batches(items: list, settings: Settings, device: torch.device, parallel: in
         run = done
         while run < len(items) and items[run][0].plan.length == length:
             run += 1
-        size = batch_size(settings, length, device)
+        size = group_size(settings, length, device)
         if parallel > 1:
             size = min(size, share)
-        count = -(-(run - done) // size)  # the fewest batches the budget allows,
+        count = -(-(run - done) // size)  # the fewest groups the budget allows,
         size = -(-(run - done) // count)  # filled evenly
         for start in range(done, run, size):
             yield start, min(start + size, run)

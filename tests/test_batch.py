@@ -290,19 +290,19 @@ def test_one_long_file_on_ray_chunk_tasks_equals_the_local_render(tmp_path, styl
     used = []
     from neuralfx import distributed
 
-    class Counting(distributed.RayBatchRunner):
+    class Counting(distributed.RayGroupRunner):
         def __call__(self, batches, style_, settings):
             for result in super().__call__(batches, style_, settings):
                 used.append(result.shape)
                 yield result
 
-    original = distributed.RayBatchRunner
-    distributed.RayBatchRunner = Counting
+    original = distributed.RayGroupRunner
+    distributed.RayGroupRunner = Counting
     try:  # 1 file, 2 workers: auto sends its chunks to the workers
         result = batch.process_files([src], preset, tmp_path / "ray", style=style,
                                      executor="ray")
     finally:
-        distributed.RayBatchRunner = original
+        distributed.RayGroupRunner = original
     assert [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
     assert len(used) > 4  # chunk batches did go to the workers (one chunk per batch here)
     assert (result.jobs[0].duration, result.jobs[0].channels) == (pytest.approx(3.3), 2)
@@ -323,7 +323,7 @@ def test_ray_worker_killed_during_a_chunk_task_is_retried(tmp_path, style, ray_r
     def pid(actor) -> int:
         return ray_runtime.get(actor.__ray_call__.remote(lambda w: os.getpid()))
 
-    class KillsOnce(distributed.RayBatchRunner):
+    class KillsOnce(distributed.RayGroupRunner):
         """Kills the worker of the first batch while its batches are in flight (the first
         result is awaited right after the first batches are sent)."""
 
@@ -337,7 +337,7 @@ def test_ray_worker_killed_during_a_chunk_task_is_retried(tmp_path, style, ray_r
                 killed.append(actor)
             return super()._result(actor, ref)
 
-    monkeypatch.setattr(distributed, "RayBatchRunner", KillsOnce)
+    monkeypatch.setattr(distributed, "RayGroupRunner", KillsOnce)
     result = batch.process_files([src], preset, tmp_path / "ray", style=style, executor="ray",
                                  ray=RayOptions(chunks="on", workers=2, retries=2))
     assert killed and [j.status for j in result.jobs] == ["ok"], result.jobs[0].error

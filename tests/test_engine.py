@@ -16,7 +16,7 @@ from neuralfx.chunking import (
     refinement_rounds,
 )
 from neuralfx.device import compute_dtype
-from neuralfx.engine import BatchRunner, Progress, render, render_many, run_batch
+from neuralfx.engine import GroupRunner, Progress, render, render_many, run_group
 from neuralfx.network import GramAccumulator, gram, low_rank_factor, random_network
 from neuralfx.settings import Settings, SettingsError
 from neuralfx.spectral import (
@@ -213,10 +213,10 @@ def test_exact_objective_shares_the_targets_and_drops_the_bf16_rounding(stats):
 @pytest.mark.parametrize("chunks, per_batch, sizes", [
     (7, 4, [4, 3]), (9, 4, [3, 3, 3]), (8, 4, [4, 4]), (3, 12, [3]), (5, 1, [1] * 5)])
 def test_batches_are_even_and_within_the_budget(chunks, per_batch, sizes, monkeypatch):
-    monkeypatch.setattr(engine, "batch_size", lambda *args: per_batch)
+    monkeypatch.setattr(engine, "group_size", lambda *args: per_batch)
     signal = SimpleNamespace(plan=SimpleNamespace(length=431))
     items = [(signal, i, 0) for i in range(chunks)]
-    spans = list(engine._batches(items, Settings(), torch.device("cpu")))
+    spans = list(engine._groups(items, Settings(), torch.device("cpu")))
     assert [b - a for a, b in spans] == sizes
     assert spans[0][0] == 0 and spans[-1][1] == chunks
     assert all(a == b for (_, a), (b, _) in zip(spans, spans[1:]))
@@ -225,8 +225,8 @@ def test_batches_are_even_and_within_the_budget(chunks, per_batch, sizes, monkey
 def test_a_cpu_batch_holds_about_four_classic_chunks():
     # more run slower per frame on a CPU (BENCHMARKS.md, "Long styles and long files")
     s = Settings()
-    assert engine.batch_size(s, s.chunk_frames + 2 * s.edge_frames, torch.device("cpu")) == 4
-    assert engine.batch_size(s.replace(memory_budget_mb=4096), 441, torch.device("cpu")) > 4
+    assert engine.group_size(s, s.chunk_frames + 2 * s.edge_frames, torch.device("cpu")) == 4
+    assert engine.group_size(s.replace(memory_budget_mb=4096), 441, torch.device("cpu")) > 4
 
 
 def test_several_signals_share_batches_and_match_single_renders(settings, stats):
@@ -826,7 +826,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-class PickledRunner(BatchRunner):
+class PickledRunner(GroupRunner):
     """Runs every batch after a round trip through pickle (as a Ray task would), computing
     them out of order and yielding them in order."""
 
@@ -838,7 +838,7 @@ class PickledRunner(BatchRunner):
 
         batches = [pickle.loads(pickle.dumps(b)) for b in batches]
         self.calls += len(batches)
-        results = {k: run_batch(batches[k], style, settings)
+        results = {k: run_group(batches[k], style, settings)
                    for k in reversed(range(len(batches)))}
         yield from (results[k] for k in range(len(batches)))
 
