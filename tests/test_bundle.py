@@ -16,9 +16,9 @@ try:  # tests/ may or may not be a package
 except ImportError:
     from conftest import TINY
 
-from neuralfx import bundle as B
-from neuralfx.bundle import BundleError, export_bundle, import_bundle, read_bundle
-from neuralfx.presets import PresetError, dump_preset, load_preset
+from neuralfx.presets import bundle as B
+from neuralfx.presets import dump_preset, load_preset
+from neuralfx.presets.bundle import BundleError, export_bundle, import_bundle, read_bundle
 
 SR = 22050
 
@@ -50,7 +50,7 @@ def test_bundle_layout(bundle_path, style_wav):
     assert manifest["format_version"] == B.BUNDLE_VERSION
     assert manifest["style"] == f"styles/{sha}.wav"
     assert f'sha256 = "{sha}"' in toml and "[[chain.post]]" in toml
-    assert not list(bundle_path.parent.glob("*.tmp"))  # written atomically, nothing left over
+    assert [p.name for p in bundle_path.parent.iterdir()] == ["shared.zip"]  # no temporary left
 
 
 def test_export_is_deterministic(tmp_path, style_wav):
@@ -153,7 +153,7 @@ def preset_text(**style) -> bytes:
 def assert_refused(path: Path, folder: Path, *words: str) -> None:
     with pytest.raises(BundleError) as e:
         import_bundle(path, folder)
-    assert isinstance(e.value, (ValueError, PresetError))
+    assert str(path) in str(e.value)  # the error names the bundle file
     for w in words:
         assert w in str(e.value), (w, str(e.value))
     assert not folder.exists() or not any(folder.rglob("*")), "nothing may be written"

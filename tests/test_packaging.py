@@ -62,7 +62,10 @@ def wheel(wheel_path) -> zipfile.ZipFile:
         yield zf
 
 
+@pytest.mark.heavy
 def test_wheel_ships_every_module_and_data_file(wheel):
+    """Every module of every subpackage (neuralfx/presets/, neuralfx/batch/, ...) and the
+    example audio: a subpackage missing from pyproject's list would be left out."""
     names = set(wheel.namelist())
     shipped = [p.relative_to(ROOT).as_posix() for p in (ROOT / "neuralfx").rglob("*")
                if p.is_file() and "__pycache__" not in p.parts
@@ -70,23 +73,39 @@ def test_wheel_ships_every_module_and_data_file(wheel):
     missing = sorted(set(shipped) - names)
     assert not missing, f"not in the wheel: {missing}"
     assert {"neuralfx/examples/melody.wav", "neuralfx/examples/texture.wav"} <= names
+    assert {"neuralfx/presets/__init__.py", "neuralfx/presets/bundle.py"} <= names
 
 
+def test_every_subpackage_is_listed_for_the_wheel():
+    """The cheap half of the check above, without building: pyproject.toml lists every folder
+    of neuralfx/ that holds modules."""
+    folders = {p.parent.relative_to(ROOT).as_posix().replace("/", ".")
+               for p in (ROOT / "neuralfx").rglob("*.py") if "__pycache__" not in p.parts}
+    missing = sorted(folders - set(PYPROJECT["tool"]["setuptools"]["packages"]))
+    assert not missing, f"add to [tool.setuptools] packages in pyproject.toml: {missing}"
+
+
+@pytest.mark.heavy
 def test_wheel_ships_builtin_presets(wheel):
     """The top-level presets/*.toml are the built-ins; the wheel carries every one of them,
-    byte for byte, as the package data folder neuralfx/presets/."""
-    tomls = sorted(n for n in wheel.namelist() if n.startswith("neuralfx/presets/"))
+    byte for byte, as the package data folder neuralfx/builtin_presets/ (apart from the code
+    package neuralfx/presets/)."""
+    data = "neuralfx/builtin_presets/"
+    tomls = sorted(n for n in wheel.namelist() if n.startswith(data))
     in_tree = sorted((ROOT / "presets").glob("*.toml"))
     assert len(in_tree) >= 10
-    assert tomls == [f"neuralfx/presets/{p.name}" for p in in_tree]
+    assert tomls == [f"{data}{p.name}" for p in in_tree]
     for p in in_tree:
-        assert wheel.read(f"neuralfx/presets/{p.name}") == p.read_bytes(), p.name
+        assert wheel.read(f"{data}{p.name}") == p.read_bytes(), p.name
     assert not any(n.startswith("presets/") for n in wheel.namelist())  # no top-level package
+    assert not any(n.startswith("neuralfx/presets/") and not n.endswith(".py")
+                   for n in wheel.namelist())  # the code package holds code only
     stems = {Path(n).stem for n in tomls}
     # the README, CI and demo rely on these by name
     assert {"draft", "texture"} <= {s.replace("_", " ") for s in stems} | stems
 
 
+@pytest.mark.heavy
 def test_installed_wheel_lists_every_builtin(wheel_path, tmp_path):
     """Installed from the wheel (no source tree anywhere on the path), the package finds all
     the built-in presets and lists the same names as the source tree."""
@@ -98,17 +117,19 @@ def test_installed_wheel_lists_every_builtin(wheel_path, tmp_path):
          "--target", str(target), str(wheel_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     code = ("import json, neuralfx.presets as p; print(json.dumps([str(p.builtin_preset_dir()), "
-            "p.builtin_names(), p.load_preset('mastered').post[-1]['plugin']]))")
+            "p.builtin_names(), p.load_preset('mastered').post[-1]['plugin'], p.__file__]))")
     env = dict(os.environ, PYTHONPATH=str(target), PYTHONSAFEPATH="1")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    folder, names, last = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert Path(folder) == target / "neuralfx" / "presets"
+    folder, names, last, module = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert Path(folder) == target / "neuralfx" / "builtin_presets"
+    assert Path(module) == target / "neuralfx" / "presets" / "__init__.py"  # not the source
     assert names == builtin_names()
     assert last == "Limiter"
 
 
+@pytest.mark.heavy
 def test_wheel_metadata_has_console_script_and_dependencies(wheel):
     dist_info = next(n.split("/")[0] for n in wheel.namelist() if ".dist-info/" in n)
     entry_points = wheel.read(f"{dist_info}/entry_points.txt").decode()

@@ -6,7 +6,7 @@ import numpy as np
 import pedalboard
 import pytest
 
-from neuralfx.plugins import (
+from neuralfx.presets.plugins import (
     PLUGINS,
     PluginError,
     PluginSpec,

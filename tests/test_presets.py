@@ -15,6 +15,7 @@ except ImportError:
     from conftest import TINY
 
 from neuralfx import presets as P
+from neuralfx.cli.overrides import parse_override, parse_overrides
 from neuralfx.engine import render
 from neuralfx.presets import (
     GROUP_OF,
@@ -28,11 +29,10 @@ from neuralfx.presets import (
     list_presets,
     load_preset,
     loads_preset,
-    parse_override,
-    parse_overrides,
     save_user_preset,
     user_preset_dir,
 )
+from neuralfx.presets import library as library_module
 from neuralfx.settings import Settings, SettingsError, field_names
 from neuralfx.style import compute_style_statistics
 
@@ -148,27 +148,28 @@ def test_adding_a_builtin_is_dropping_in_a_file(tmp_path, monkeypatch):
             (library / entry.name).write_text(entry.read_text("utf-8"))
     (library / "bright.toml").write_text('format_version = 1\nname = "bright"\n'
                                          'description = "d"\n[loss]\ncontent_weight = 0.5\n')
-    monkeypatch.setattr(P, "builtin_preset_dir", lambda: library)
-    monkeypatch.setattr(P, "_builtin_cache", None)
+    monkeypatch.setattr(library_module, "builtin_preset_dir", lambda: library)
+    monkeypatch.setattr(library_module, "_builtin_cache", None)
     assert "bright" in builtin_names() and "hq" in builtin_names()
     assert load_preset("bright").settings.content_weight == 0.5
     (library / "twin.toml").write_text('format_version = 1\nname = "Bright"\n')
-    monkeypatch.setattr(P, "_builtin_cache", None)
+    monkeypatch.setattr(library_module, "_builtin_cache", None)
     with pytest.raises(PresetError, match="second built-in preset named 'Bright'"):
         builtin_names()
-    monkeypatch.setattr(P, "_builtin_cache", None)  # the real library again after the test
+    # the real library again after the test
+    monkeypatch.setattr(library_module, "_builtin_cache", None)
 
 
 def test_builtins_come_from_the_top_level_presets_folder():
     """In the source tree the built-ins are the repository's presets/*.toml (an installed
-    package carries the same files as neuralfx/presets/, see test_packaging.py)."""
-    root = Path(P.__file__).resolve().parent.parent
+    package carries the same files as neuralfx/builtin_presets/, see test_packaging.py)."""
+    root = Path(P.__file__).resolve().parents[2]
     folder = P.builtin_preset_dir()
     if Path(str(folder)).resolve() != (root / "presets").resolve():
         pytest.skip(f"neuralfx is installed ({folder}), not run from the source tree")
     files = sorted(p.name for p in (root / "presets").glob("*.toml"))
     assert len(files) == len(builtin_names()) >= 10
-    assert not (root / "neuralfx" / "presets").exists()  # one library, at the top level
+    assert not list((root / "neuralfx").rglob("*.toml"))  # one library, at the top level
 
 
 def test_every_settings_field_has_a_group():

@@ -124,7 +124,7 @@ def presets_export(
 
     Example: neuralfx presets export mine -o mine.zip --style rain.wav
     """
-    from ..bundle import export_bundle
+    from ..presets.bundle import export_bundle
 
     preset = preset_option(name, {})
     if style is not None and not style.is_file():
@@ -152,7 +152,7 @@ def presets_import(
 
     Example: neuralfx presets import mine.zip
     """
-    from ..bundle import import_bundle
+    from ..presets.bundle import import_bundle
 
     if not bundle.is_file():
         raise usage_error(f"{bundle}: no such file", "BUNDLE")

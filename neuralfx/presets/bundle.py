@@ -22,26 +22,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
 import stat
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from ._version import __version__
-from .presets import (
-    Preset,
-    PresetError,
-    _user_file,
-    dump_preset,
-    file_sha256,
-    loads_preset,
-    read_preset_file,
-    save_user_preset,
-    user_preset_dir,
-)
+from .._version import __version__
+from ..atomic import atomic_path
+from .codec import dump_preset, loads_preset, read_preset_file
+from .library import _user_file, save_user_preset, user_preset_dir
+from .preset import Preset, PresetError, file_sha256
 
 BUNDLE_FORMAT = "neuralfx-bundle"
 BUNDLE_VERSION = 1
@@ -107,22 +98,14 @@ def export_bundle(preset: Preset, path: str | Path, style_path: str | Path | Non
     files = {MANIFEST: json.dumps(manifest, indent=2).encode("utf-8")} | files
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w") as zf:
-            for name, data in files.items():
-                info = zipfile.ZipInfo(name, date_time=_DATE)
-                # compressed audio formats gain nothing from deflate
-                info.compress_type = (zipfile.ZIP_STORED if name.endswith((".mp3", ".ogg",
-                                                                           ".flac"))
-                                      else zipfile.ZIP_DEFLATED)
-                info.external_attr = (stat.S_IFREG | 0o644) << 16
-                zf.writestr(info, data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w") as zf:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=_DATE)
+            # compressed audio formats gain nothing from deflate
+            info.compress_type = (zipfile.ZIP_STORED if name.endswith((".mp3", ".ogg", ".flac"))
+                                  else zipfile.ZIP_DEFLATED)
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            zf.writestr(info, data)
     return path
 
 
@@ -334,17 +317,12 @@ def import_bundle(path: str | Path, preset_dir: str | Path | None = None, *,
             # folders made here are removed again if the style turns out bad
             made = [d for d in (folder, style_dest.parent) if not d.exists()]
             style_dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=style_dest.parent, prefix=".import.",
-                                       suffix=".tmp")
             try:
-                with os.fdopen(fd, "wb") as out:
-                    sha, size = _stream(zf, info, where, out.write)
-                    out.flush()
-                    os.fsync(out.fileno())
-                _verify(info.filename, sha, size, manifest, where)
-                os.replace(tmp, style_dest)
+                with atomic_path(style_dest) as tmp:
+                    with open(tmp, "wb") as out:
+                        sha, size = _stream(zf, info, where, out.write)
+                    _verify(info.filename, sha, size, manifest, where)
             except BaseException:
-                Path(tmp).unlink(missing_ok=True)
                 for d in reversed(made):
                     try:
                         d.rmdir()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pedalboard
 
-from .settings import SettingsError
+from ..settings import SettingsError
 
 
 class PluginError(SettingsError):
