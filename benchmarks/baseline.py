@@ -1,6 +1,6 @@
 """The original notebook pipeline (Ulyanov & Lebedev 2016), re-implemented literally.
 
-This is the reference neuralfx is measured against (issue 2, Benchmark). It does what the public
+This is the reference neuralfx is measured against. It does what the public
 TensorFlow notebook does, with the numbers of ``shared/SEED_METHOD.md``:
 
 - librosa STFT (n_fft 2048, hop 512, Hann, centred), ``S = log1p(|STFT|)``;

@@ -1,21 +1,25 @@
-"""Work the chunk plan asks for (issue 16, part 1): planned frames / signal frames by length.
+"""Work the chunk plan asks for: planned frames / signal frames by length.
 
-``python benchmarks/chunk_plan.py`` prints, for the classic settings (10 s chunks, 1 s overlap,
+``python -m benchmarks.chunk_plan`` prints, for the classic settings (10 s chunks, 1 s overlap,
 5 edge frames each side), the number of chunks and the planned frames (chunks x chunk length)
 over the signal's frames, for the plan the engine makes and for the previous plan (chunks of
 exactly 10 s including the edges, the last one moved back to end at the last frame). Exact
-arithmetic, no audio: the figures do not depend on the machine.
+arithmetic, no audio: the figures do not depend on the machine. Writes
+``benchmarks/results/chunk_plan.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from benchmarks.measures import result_path, write_result
 from neuralfx.chunking import _moved_back, plan_chunks
 from neuralfx.engine import signal_plan
 from neuralfx.settings import Settings
 from neuralfx.spectral import n_frames
 
+RESULT = result_path(__file__)
 LENGTHS = (5.0, 10.006, 10.5, 20.0, 30.0, 60.0, 240.0, 3600.0)
 
 
@@ -38,18 +42,25 @@ def rows(settings: Settings, lengths: tuple[float, ...] = LENGTHS) -> list[dict]
     return out
 
 
-def main(argv: list[str] | None = None) -> str:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, nargs="+", default=list(LENGTHS))
-    args = p.parse_args(argv)
+    p.add_argument("--out", type=Path, default=RESULT, help="the result file (JSON)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> str:
+    args = parser().parse_args(argv)
+    table = rows(Settings(), tuple(args.seconds))
     lines = ["| length | signal frames | chunks x frames | planned / signal | before: chunks x "
              "frames | before: planned / signal |", "|---|---|---|---|---|---|"]
-    for r in rows(Settings(), tuple(args.seconds)):
+    for r in table:
         lines.append(f"| {r['seconds']:g} s | {r['frames']} | {r['chunks']} x {r['length']} | "
                      f"**{r['ratio']:.2f}** | {r['chunks_before']} x {r['length_before']} | "
                      f"{r['ratio_before']:.2f} |")
     text = "\n".join(lines)
     print(text)
+    write_result(args.out, {"settings": "classic (Settings())", "rows": table})
     return text
 
 

@@ -2,7 +2,9 @@
 shipped style (held-out style distance at each output's best gain; the unprocessed melody is
 the reference for "did nothing").
 
-    python benchmarks/demo.py [--out DIR] [--json FILE]
+    python -m benchmarks.demo [--keep DIR] [--out FILE]
+
+Writes ``benchmarks/results/demo.json``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks import metrics  # noqa: E402
+from benchmarks import measures
+from benchmarks.measures import machine, result_path, write_result
 
+RESULT = result_path(__file__)
 EXAMPLES = Path(__file__).resolve().parents[1] / "neuralfx" / "examples"
 
 
@@ -36,29 +38,34 @@ def measure(folder: Path) -> dict:
     out = {}
     for path in sorted(folder.glob("*.wav")):
         audio, sr = _read(path)
-        distance, _, gain_db = metrics.best_gain_style_distance(audio, style, sr,
-                                                                 widths=metrics.EVAL_WIDTHS)
+        distance, _, gain_db = measures.best_gain_style_distance(audio, style, sr,
+                                                                  widths=measures.EVAL_WIDTHS)
         same_length = audio.shape[-1] == melody.shape[-1]
         out[path.name] = {
             "style_distance_best_gain": distance, "best_gain_db": gain_db,
-            "content_corr": metrics.content_similarity(audio, melody, sr) if same_length else None}
+            "content_corr": (measures.content_similarity(audio, melody, sr) if same_length
+                             else None)}
     return out
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=None, help="demo folder (default: a temporary one)")
-    ap.add_argument("--json", type=Path, default=None, help="write the figures here too")
-    args = ap.parse_args(argv)
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="demo folder to keep (default: a temporary one)")
+    ap.add_argument("--out", type=Path, default=RESULT, help="the result file (JSON)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parser().parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = args.out or Path(tmp) / "demo"
+        folder = args.keep or Path(tmp) / "demo"
         t0 = time.perf_counter()
         subprocess.run(["neuralfx", "demo", "--output-dir", str(folder)], check=True)
-        result = {"wall_s": time.perf_counter() - t0, "outputs": measure(folder)}
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.json is not None:
-        args.json.write_text(text + "\n")
+        result = {"wall_s": time.perf_counter() - t0, "outputs": measure(folder),
+                  "machine": machine()}
+    print(json.dumps(result, indent=1))
+    write_result(args.out, result)
     return result
 
 

@@ -1,22 +1,22 @@
-"""What one evaluation of the classic objective costs per chunk, by chunks per batch and by the
-style Gram's factor (issue 16: why a long file with a long style cost more per second).
+"""What one evaluation of the classic objective costs per chunk, by chunks per group and by the
+style Gram's factor (why a long file with a long style can cost more per second).
 
-    python benchmarks/objective_cost.py STYLE.wav --style-seconds 200 --batches 1 4 7 \\
+    python -m benchmarks.objective_cost STYLE.wav --style-seconds 200 --batches 1 4 7 \\
         --factors none 3e-4 1e-3
 
 For each factor (``none``: the loss multiplies by the full Gram; a number: the Gram's
 low-rank factor within that tolerance, :func:`neuralfx.network.low_rank_factor`) and each
-batch size: the mean wall time of ``--repeats`` evaluations (loss and gradient) of a batch of
-chunks of ``--frames`` frames (407: a chunk of a 60 s render), per chunk. The network has one
-width per ``--kernel-sizes`` entry (default: the classic 11), and each width's Gram gets its own
-factor. The style is the first ``--style-seconds`` of the file, mono, at the analysis rate.
-Prints a markdown table (and writes JSON with ``--out``).
+group size (``--batches``): the mean wall time of ``--repeats`` evaluations (loss and gradient)
+of a group of chunks of ``--frames`` frames (407: a chunk of a 60 s render), per chunk. The
+network has one width per ``--kernel-sizes`` entry (default: the classic 11), and each width's
+Gram gets its own factor. The style is the first ``--style-seconds`` of the file, mono, at the
+analysis rate.
+Prints a markdown table and writes ``benchmarks/results/objective_cost.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,11 +24,14 @@ from pathlib import Path
 import torch
 from pedalboard.io import AudioFile
 
+from benchmarks.measures import machine, result_path, write_result
 from neuralfx.network import low_rank_factor
 from neuralfx.settings import Settings
 from neuralfx.spectral import n_frames
 from neuralfx.style import compute_style_statistics, network_for
 from neuralfx.synthesis import Objective
+
+RESULT = result_path(__file__)
 
 
 def load_style(path: Path, seconds: float, settings: Settings) -> torch.Tensor:
@@ -78,7 +81,7 @@ def table(rows: list[dict], style_frames: int) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> str:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("style", type=Path)
     ap.add_argument("--style-seconds", type=float, default=60.0)
@@ -91,8 +94,12 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--kernel-sizes", type=int, nargs="+", default=[11],
                     help="filter widths in frames (several: a multi-width network)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=None)
-    args = ap.parse_args(argv)
+    ap.add_argument("--out", type=Path, default=RESULT, help="the result file (JSON)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> str:
+    args = parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = Settings(n_filters=args.filters, kernel_sizes=tuple(args.kernel_sizes))
     factors = [None if f == "none" else float(f) for f in args.factors]
@@ -100,10 +107,9 @@ def main(argv: list[str] | None = None) -> str:
     rows = measure(style, settings, args.batches, factors, args.frames, args.repeats)
     text = table(rows, n_frames(style.shape[-1], settings.hop_length))
     print(text)
-    if args.out is not None:
-        command = ["python", "benchmarks/objective_cost.py", *(argv or sys.argv[1:])]
-        args.out.write_text(json.dumps({"command": command, "threads": args.threads,
-                                        "rows": rows}, indent=1))
+    command = ["python", "-m", "benchmarks.objective_cost", *(argv or sys.argv[1:])]
+    write_result(args.out, {"command": command, "threads": args.threads, "machine": machine(),
+                            "rows": rows})
     return text
 
 

@@ -1,11 +1,11 @@
-"""Quality of the classic presets against the improved ones, on synthesised test pairs (issue 7).
+"""Quality of the classic presets against the improved ones, on synthesised test pairs.
 
-    nice -n 5 python benchmarks/quality.py --seconds 4 --iterations 40
-    nice -n 5 python benchmarks/quality.py --seconds 4 --iterations 40 --sweep-reconstruction
+    python -m benchmarks.quality --seconds 4 --iterations 40
+    python -m benchmarks.quality --seconds 4 --iterations 40 --sweep-reconstruction
 
 For each test pair and each preset it renders with the engine (CPU, fp32, same clip, same
 iteration count for every preset so the comparison is fair at equal optimiser effort) and
-measures, with ``benchmarks/metrics.py`` (measures independent of the optimisation):
+measures, with ``benchmarks/measures.py`` (measures independent of the optimisation):
 
 - style distance (Gram distance under an evaluation network bank no preset uses; lower better),
 - content similarity (log-mel correlation with the content; style transfer only),
@@ -13,11 +13,12 @@ measures, with ``benchmarks/metrics.py`` (measures independent of the optimisati
 - spectral convergence of the reconstruction (optimised magnitude vs STFT of the output),
 - render time per audio second (wall clock and CPU seconds, style statistics excluded).
 
-Writes ``benchmarks/quality.json``, a Markdown table for BENCHMARKS.md on stdout, and
-``benchmarks/quality.png`` (spectrograms of content, style, classic and improved outputs).
+Writes the ``run`` entry of ``benchmarks/results/quality.json`` and a Markdown table on stdout;
+``--plot FILE`` draws spectrograms of content, style, classic and improved outputs.
 ``--sweep-reconstruction`` also measures the Griffin-Lim options (initial phase, iterations) on
-the magnitudes the classic presets optimised (``benchmarks/quality_reconstruction.json``), which
-is how the new presets' reconstruction settings were chosen.
+the magnitudes the classic presets optimised (the ``reconstruction`` entry), which is how the
+presets' reconstruction settings were chosen; ``--sweep-consistent`` the same on reachable
+magnitudes (the ``consistent`` entry).
 """
 
 from __future__ import annotations
@@ -25,28 +26,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("NEURALFX_CACHE_DIR", "off")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import neuralfx.engine as engine
+from benchmarks import measures as metrics
+from benchmarks.measures import parse_sets, result_path, update_result
+from benchmarks.signals import chords, drone, melody, rhythmic_noise
+from neuralfx.presets import load_preset
+from neuralfx.reconstruction import BlockGriffinLim
+from neuralfx.settings import Settings
+from neuralfx.style import compute_style_statistics
 
-import neuralfx.engine as engine  # noqa: E402
-from benchmarks import metrics  # noqa: E402
-from benchmarks.signals import chords, drone, melody, rhythmic_noise  # noqa: E402
-from neuralfx.presets import load_preset, parse_overrides  # noqa: E402
-from neuralfx.reconstruction import BlockGriffinLim  # noqa: E402
-from neuralfx.settings import Settings  # noqa: E402
-from neuralfx.style import compute_style_statistics  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
+RESULT = result_path(__file__)
 
 
 @dataclass(frozen=True)
@@ -274,7 +271,7 @@ def table(rows: list[dict]) -> str:
 
 
 def ratios(rows: list[dict]) -> str:
-    """The targets of issue 7, improved / classic per pair."""
+    """Improved / classic per pair."""
     out = []
     by = {(r["case"], r["preset"]): r for r in rows}
     for case in CASES:
@@ -335,7 +332,7 @@ def plot(rows: list[dict], seconds: float, path: Path) -> None:
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=4.0, help="clip length (default 4 s)")
     p.add_argument("--iterations", type=int, default=40,
@@ -353,19 +350,24 @@ def main(argv: list[str] | None = None) -> None:
                    help="override a parameter of the improved presets only (ablations)")
     p.add_argument("--merge", action="store_true",
                    help="keep rows of --out (and their audio) that this run does not redo")
-    p.add_argument("--out", type=Path, default=HERE / "quality.json")
+    p.add_argument("--out", type=Path, default=RESULT, help="the result file (JSON)")
+    p.add_argument("--plot", type=Path, default=None, help="PNG of the spectrograms")
     p.add_argument("--audio-cache", type=Path,
                    default=Path(tempfile.gettempdir()) / "neuralfx-quality-audio.npz",
                    help="outputs kept for --merge and the plot (not committed)")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("NEURALFX_CACHE_DIR", "off")  # the statistics are part of a render
+    args = parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     overrides = {"device": "cpu", "precision": "fp32", "iterations": args.iterations}
     if args.seed is not None:
         overrides["seed"] = args.seed
-    improved_overrides = dict(overrides, **parse_overrides(args.sets))
+    improved_overrides = dict(overrides, **parse_sets(args.sets))
     if args.sweep_consistent:
-        sweep = sweep_consistent(args.seconds)
-        (HERE / "quality_reconstruction_consistent.json").write_text(json.dumps(sweep, indent=1))
+        update_result(args.out, "consistent", sweep_consistent(args.seconds))
         return
     rows = []
     for case in CASES:
@@ -384,7 +386,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.merge and args.out.exists():
         done = {(r["case"], r["preset"]) for r in rows}
         audio = dict(np.load(args.audio_cache)) if args.audio_cache.exists() else {}
-        for r in json.loads(args.out.read_text())["rows"]:
+        for r in json.loads(args.out.read_text())["run"]["rows"]:
             key = f"{r['case']}|{r['preset']}"
             if (r["case"], r["preset"]) not in done and key in audio:
                 rows.append(dict(r, _audio=audio[key]))
@@ -394,15 +396,16 @@ def main(argv: list[str] | None = None) -> None:
     done = {(r["case"], r["preset"]) for r in rows}
     floor = style_floor(sorted({c.style for c in CASES if (c.name, c.classic) in done}),
                         args.seconds)
-    args.out.write_text(json.dumps({
+    update_result(args.out, "run", {
         "seconds": args.seconds, "iterations": args.iterations, "threads": args.threads,
         "torch": torch.__version__, "seed": args.seed,
         "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
-        "style_floor": floor}, indent=1))
+        "style_floor": floor})
     if args.sweep_reconstruction:
-        sweep = sweep_reconstruction(rows, args.seconds, overrides)
-        (HERE / "quality_reconstruction.json").write_text(json.dumps(sweep, indent=1))
-    plot(rows, args.seconds, args.out.with_suffix(".png"))
+        update_result(args.out, "reconstruction",
+                      sweep_reconstruction(rows, args.seconds, overrides))
+    if args.plot is not None:
+        plot(rows, args.seconds, args.plot)
     print(table(rows))
     print(ratios(rows))
     for f in floor:

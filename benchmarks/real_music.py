@@ -1,4 +1,4 @@
-"""Real recordings in the benchmark (issue 16, part 6): literal baseline and presets side by side.
+"""Real recordings: the literal notebook pipeline and the presets side by side.
 
 Synthetic signals hid real problems, so this runs on real files. No audio is committed: the
 files live outside the repository (default ``/work/realmusic/files``) and are made by::
@@ -6,7 +6,7 @@ files live outside the repository (default ``/work/realmusic/files``) and are ma
     apt-get download wesnoth-1.16-music      # GPL-2 orchestral soundtrack, OGG 44.1 kHz stereo
     dpkg-deb -x wesnoth-1.16-music*.deb /work/realmusic/wes
     apt-get install espeak-ng fluidsynth fluid-soundfont-gm   # speech and General MIDI synth
-    python benchmarks/real_music.py --make-data /work/realmusic/files --wesnoth /work/realmusic/wes
+    python -m benchmarks.real_music --make-data /work/realmusic/files --wesnoth /work/realmusic/wes
 
 ``--make-data`` copies two soundtrack files unchanged (``elvish-theme.ogg``: strings and
 woodwinds, 205 s; ``northerners.ogg``: brass and drums, the most percussive track, 207 s) and
@@ -16,10 +16,10 @@ benchmark), ``piano_strings.wav`` and ``drums.wav`` (stereo; MIDI files written 
 :func:`piano_strings_midi` and :func:`drums_midi`, rendered by ``fluidsynth -ni -F out.wav -r
 44100 FluidR3_GM.sf2 file.mid`` and cut to 70 s). Everything is deterministic.
 
-Run (the lead's full run; several hours on a 2-core CPU)::
+Run (every pair, length and preset: several hours on a 2-core CPU)::
 
-    python benchmarks/real_music.py --out benchmarks/real_music.json
-    python benchmarks/real_music.py --table benchmarks/real_music.json
+    python -m benchmarks.real_music --figure all
+    python -m benchmarks.real_music --table benchmarks/results/real_music.json
 
 For each pair (content file, style file; ``-`` as content = a texture row, which uses only the
 style) and each length in ``--seconds``: the content clip starts at ``--content-offset`` (0 s)
@@ -34,24 +34,26 @@ presets run on texture rows only and the other presets on content pairs only (a 
 ignores the content). The style statistics are not cached (``NEURALFX_CACHE_DIR=off``), so the
 time is what a first render costs.
 
-Measures on every output (``benchmarks/metrics.py``): the held-out style distance (mean over
+Measures on every output (``benchmarks/measures.py``): the held-out style distance (mean over
 three evaluation banks no preset uses, and each), the content correlation (content pairs), the
 rhythm similarity to the style clip, and listen-level checks: integrated loudness (BS.1770,
 pyloudnorm) of the input (the content clip; the style clip for textures) and the output, sample
 peak, clipped samples (``|x| >= 1``), a seam score (:func:`seam_score`) and a seam contrast
 (:func:`seam_contrast`). Wall and CPU time, and ``x real time`` = audio seconds / wall seconds
-(above 1 = faster than real time). The JSON (``--out``) is rewritten after every run, with the
-machine's facts and the command line.
+(above 1 = faster than real time).
+
+The result file (``benchmarks/results/real_music.json``) is rewritten after every run. Each run
+carries the name of the figure it backs (``--figure``); per figure the file keeps the command
+lines and the machines. A run without ``--merge`` replaces the file; ``--merge`` adds to it
+(a figure made of several commands, or several figures in one file).
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import math
 import os
-import platform
 import shutil
 import struct
 import subprocess
@@ -60,14 +62,15 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import soundfile as sf
+import soxr
+import torch
 
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
-import soxr  # noqa: E402
-import torch  # noqa: E402
+from benchmarks import measures
+from benchmarks.measures import machine, parse_sets, result_path, write_result
 
-from benchmarks import metrics  # noqa: E402
+RESULT = result_path(__file__)
 
 DATA_DIR = Path("/work/realmusic/files")
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -369,10 +372,10 @@ def _flux(audio: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
     hop 512), and the time of each value in seconds."""
     import librosa
 
-    y = metrics._mono(audio, sr).astype(np.float32)
-    spec = np.log1p(np.abs(librosa.stft(y, n_fft=metrics.N_FFT, hop_length=metrics.HOP)))
+    y = measures._mono(audio, sr).astype(np.float32)
+    spec = np.log1p(np.abs(librosa.stft(y, n_fft=measures.N_FFT, hop_length=measures.HOP)))
     flux = np.abs(np.diff(spec, axis=1)).mean(axis=0)
-    return (np.arange(len(flux)) + 1) * metrics.HOP / metrics.ANALYSIS_RATE, flux
+    return (np.arange(len(flux)) + 1) * measures.HOP / measures.ANALYSIS_RATE, flux
 
 
 def seam_score(audio: np.ndarray, sr: int, windows: list[tuple[float, float]]) -> float | None:
@@ -423,15 +426,15 @@ def measure(output: np.ndarray, out_sr: int, style: np.ndarray, content: np.ndar
     """Every figure of one output. ``reference`` is the input for the loudness (content clip,
     or the style clip for textures); clips are at ``sr``, the output at ``out_sr``."""
     # the metrics compare at 22050 Hz; bring the output there once
-    out_an = metrics._mono(output, out_sr)
-    style_an = metrics._mono(style, sr)
-    mean, per_seed = metrics.held_out_style_distance(out_an, style_an, metrics.ANALYSIS_RATE,
-                                                     widths=metrics.EVAL_WIDTHS)
+    out_an = measures._mono(output, out_sr)
+    style_an = measures._mono(style, sr)
+    mean, per_seed = measures.held_out_style_distance(out_an, style_an, measures.ANALYSIS_RATE,
+                                                     widths=measures.EVAL_WIDTHS)
     # The distance depends on level, and the presets give the output the input's loudness
     # while the literal pipeline leaves it where the optimisation ends: methods are compared
-    # on the texture alone, each at its best gain (metrics.best_gain_style_distance)
-    best, best_per_seed, gain_db = metrics.best_gain_style_distance(
-        out_an, style_an, metrics.ANALYSIS_RATE, widths=metrics.EVAL_WIDTHS)
+    # on the texture alone, each at its best gain (measures.best_gain_style_distance)
+    best, best_per_seed, gain_db = measures.best_gain_style_distance(
+        out_an, style_an, measures.ANALYSIS_RATE, widths=measures.EVAL_WIDTHS)
     out = np.asarray(output)
     return {
         "style_distance": mean,
@@ -440,9 +443,9 @@ def measure(output: np.ndarray, out_sr: int, style: np.ndarray, content: np.ndar
         "style_distance_best_gain_per_seed": best_per_seed,
         "best_gain_db": gain_db,
         "content_corr": (None if content is None else
-                         metrics.content_similarity(out_an, metrics._mono(content, sr),
-                                                    metrics.ANALYSIS_RATE)),
-        "rhythm_similarity": metrics.rhythm_similarity(out_an, style_an, metrics.ANALYSIS_RATE),
+                         measures.content_similarity(out_an, measures._mono(content, sr),
+                                                    measures.ANALYSIS_RATE)),
+        "rhythm_similarity": measures.rhythm_similarity(out_an, style_an, measures.ANALYSIS_RATE),
         "loudness_in_lufs": loudness(reference, sr),
         "loudness_out_lufs": loudness(out, out_sr),
         "top_band_db": top_band_levels(out, out_sr),
@@ -466,50 +469,15 @@ def seam_measures(audio: np.ndarray, sr: int, windows: list[tuple[float, float]]
 
 # --- the benchmark ----------------------------------------------------------------------------
 
-def _value(text: str):
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    try:
-        v = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-    return tuple(v) if isinstance(v, list) else v
-
-
-def _pairs_of(items: list[str]) -> dict[str, object]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--set / --baseline-set expects KEY=VALUE, got {item!r}")
-        out[key.strip()] = _value(value.strip())
-    return out
-
-
 def _variant(spec: str, overrides: dict) -> tuple[str, dict]:
     """'style 0.01:precision=bf16' -> ('style 0.01', {**overrides, 'precision': 'bf16'})."""
     name, _, extra = spec.partition(":")
-    return name, {**overrides, **_pairs_of([x for x in extra.split(",") if x])}
-
-
-def machine_facts(threads: int) -> dict:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        flags = ""
-    model = next((line.split(":", 1)[1].strip() for line in flags.splitlines()
-                  if line.startswith("model name")), platform.processor() or platform.machine())
-    return {"nproc": os.cpu_count(), "cpu": model, "avx512_bf16": "avx512_bf16" in flags,
-            "torch": torch.__version__, "threads": threads, "python": platform.python_version(),
-            "cuda": torch.cuda.is_available()}
+    return name, {**overrides, **parse_sets([x for x in extra.split(",") if x])}
 
 
 def _write(path: Path | None, doc: dict) -> None:
-    if path is None:
-        return
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False))
-    tmp.replace(path)
+    if path is not None:
+        write_result(path, doc)
 
 
 def run_baseline(content: np.ndarray | None, style: np.ndarray, sr: int, n_out: int, seed: int,
@@ -519,7 +487,7 @@ def run_baseline(content: np.ndarray | None, style: np.ndarray, sr: int, n_out: 
     rate = baseline_rate = 22050
 
     def mono(x):
-        return metrics._mono(x, sr, rate).astype(np.float32)
+        return measures._mono(x, sr, rate).astype(np.float32)
 
     t0, c0 = time.perf_counter(), time.process_time()
     result = baseline.run(None if content is None else mono(content), mono(style),
@@ -561,13 +529,14 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
 
     os.environ["NEURALFX_CACHE_DIR"] = "off"  # measure the statistics too, as a first render
     torch.set_num_threads(args.threads)
-    doc = {"machine": machine_facts(args.threads), "commands": [], "runs": []}
+    doc = {"figures": {}, "runs": []}
     if args.merge and args.out is not None and args.out.exists():
         doc = json.loads(args.out.read_text())
-        doc.setdefault("machines", [doc.get("machine")]).append(machine_facts(args.threads))
-    doc["commands"].append(command)
-    overrides = _pairs_of(args.set)
-    baseline_options = _pairs_of(args.baseline_set)
+    figure = doc["figures"].setdefault(args.figure, {"commands": [], "machines": []})
+    figure["commands"].append(command)
+    figure["machines"].append(machine(args.threads))
+    overrides = parse_sets(args.set)
+    baseline_options = parse_sets(args.baseline_set)
     # "NAME:key=value,key=value" runs a preset with its own overrides (an A/B in one run)
     variants = {spec: _variant(spec, overrides) for spec in args.presets}
     settings = {spec: load_preset(name, **extra).settings
@@ -607,7 +576,8 @@ def benchmark(args: argparse.Namespace, command: list[str]) -> dict:
                         out_sr = sr
                         windows = seam_windows(seconds, settings[method])
                         info["overrides"] = extra
-                    run = {**common, "method": name, "seed": seed, **info,
+                    run = {**common, "figure": args.figure, "method": name, "seed": seed,
+                           **info,
                            "x_real_time": seconds / info["wall_s"],
                            **measure(out, out_sr, style, content, reference, sr, windows)}
                     if args.save_audio is not None:
@@ -646,7 +616,8 @@ def table(doc: dict) -> str:
     (a preset run with overrides is its own row), averaged over render seeds (± half the
     range over seeds). The distance columns: at each output's best gain (the comparison across
     methods, whose level policies differ) and as rendered."""
-    lines = [f"Machine: {doc['machine']}", ""]
+    lines = [f"{name}: {fig['machines'][-1]}" for name, fig in doc.get("figures", {}).items()]
+    lines.append("")
     groups: dict[tuple, dict[str, list]] = {}
     for r in doc["runs"]:
         key = (r["pair"], r["seconds"], r.get("style_seconds", r["seconds"]))
@@ -688,9 +659,7 @@ def table(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from neuralfx.presets import builtin_names
-
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA_DIR, help="folder of the real files")
     ap.add_argument("--pair", nargs=2, action="append", metavar=("CONTENT", "STYLE"),
@@ -715,8 +684,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "for tests")
     ap.add_argument("--content-offset", type=float, default=0.0)
     ap.add_argument("--style-offset", type=float, default=20.0)
-    ap.add_argument("--out", type=Path, default=None, help="JSON, rewritten after every run")
-    ap.add_argument("--merge", action="store_true", help="append to an existing --out")
+    ap.add_argument("--out", type=Path, default=RESULT, help="the result file (JSON), rewritten "
+                    "after every run")
+    ap.add_argument("--figure", default="unnamed",
+                    help="the figure these runs back (a key of the result file)")
+    ap.add_argument("--merge", action="store_true", help="add to an existing --out")
     ap.add_argument("--save-audio", type=Path, default=None, metavar="DIR",
                     help="keep every output as a float WAV in DIR (never inside the repository)")
     ap.add_argument("--table", type=Path, nargs="+", default=None,
@@ -728,7 +700,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="make the benchmark's files in DIR and exit (see the docstring)")
     ap.add_argument("--wesnoth", type=Path, default=Path("/work/realmusic/wes"),
                     help="with --make-data: the extracted wesnoth-1.16-music package")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from neuralfx.presets import builtin_names
+
+    args = parser().parse_args(argv)
     if args.presets is None:
         args.presets = builtin_names()
     return args
@@ -741,14 +719,14 @@ def main(argv: list[str] | None = None) -> dict | str:
                           if remeasure(p, args.data) is not None]}
     if args.table is not None:
         docs = [json.loads(path.read_text()) for path in args.table]
-        text = table({"machine": docs[0]["machine"],
+        text = table({"figures": {k: v for d in docs for k, v in d.get("figures", {}).items()},
                       "runs": [r for d in docs for r in d["runs"]]})
         print(text)
         return text
     if args.make_data is not None:
         return {"files": [str(p) for p in make_data(args.make_data, args.wesnoth)]}
     argv = sys.argv[1:] if argv is None else list(argv)
-    return benchmark(args, ["python", "benchmarks/real_music.py", *argv])
+    return benchmark(args, ["python", "-m", "benchmarks.real_music", *argv])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The engine benchmark's quick path, shrunk further, end to end (figures exist and are sane)."""
+"""The benchmarks' measuring code, and each script's quick path end to end on tiny settings
+(figures exist and are sane; results go to a temporary file, never to benchmarks/results/)."""
 
 import json
 
@@ -8,7 +9,7 @@ import pytest
 pytest.importorskip("scipy")
 pytest.importorskip("librosa")
 
-from benchmarks import bench_engine, signals  # noqa: E402
+from benchmarks import engine_vs_literal, signals  # noqa: E402
 from neuralfx.settings import Settings  # noqa: E402
 
 
@@ -24,11 +25,12 @@ def test_signals_are_deterministic_and_bounded():
 
 
 def test_quick_benchmark_reports_every_figure(tmp_path):
-    results = bench_engine.main([
+    out = tmp_path / "engine.json"
+    results = engine_vs_literal.main([
         "--quick", "--seconds", "1", "--filters", "16", "--iterations", "4",
         "--baseline-griffin-lim", "20", "--parts", "main,classic_edges,griffin_lim,optimiser,gpu",
         "--device", "cpu", "--gpu-minutes", "0.05",
-        "--threads", "1", "--out", str(tmp_path), "--tag", "t"])
+        "--threads", "1", "--out", str(out), "--work", str(tmp_path / "work")])
     fig = results["main"]["figures"]
     for key in ("loss_ratio", "wall_time_ratio", "final_loss_neuralfx", "final_loss_baseline"):
         assert np.isfinite(fig[key]) and fig[key] > 0, key
@@ -45,9 +47,10 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
     gpu = results["gpu"]  # run on the CPU here: the code path, not the figures
     assert gpu["real_time_factor"] > 0 and 0 < gpu["fraction_of_matmul_peak"]
     assert gpu["chunk_evaluations"] >= 4
-    saved = json.loads((tmp_path / "t_main.json").read_text())
-    assert saved["figures"]["loss_ratio"] == pytest.approx(fig["loss_ratio"])
-    assert (tmp_path / "t_neuralfx.wav").exists() and (tmp_path / "t_griffin_lim.json").exists()
+    saved = json.loads(out.read_text())  # one file, an entry per part
+    assert set(saved) == {"main", "classic_edges", "griffin_lim", "optimiser", "gpu"}
+    assert saved["main"]["figures"]["loss_ratio"] == pytest.approx(fig["loss_ratio"])
+    assert (tmp_path / "work" / "neuralfx.wav").exists()
 
 
 def test_style_floor_measures_a_style_against_its_own_continuation():
@@ -108,15 +111,15 @@ def _real_files(tmp_path):
 
 
 def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, monkeypatch):
-    from benchmarks import metrics, real_music
+    from benchmarks import measures, real_music
 
     # a tiny evaluation bank (the real one, 512 filters up to width 53, takes seconds a signal)
-    monkeypatch.setattr(metrics, "EVAL_FILTERS", 16)
-    monkeypatch.setattr(metrics, "EVAL_WIDTHS", (3, 5))
+    monkeypatch.setattr(measures, "EVAL_FILTERS", 16)
+    monkeypatch.setattr(measures, "EVAL_WIDTHS", (3, 5))
     out = tmp_path / "real.json"
     files = _real_files(tmp_path)
     doc = real_music.main([*files, *TINY_REAL, "--presets", "draft", "draft texture",
-                           "--out", str(out)])
+                           "--figure", "tiny", "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(doc))
     runs = doc["runs"]
     # texture presets on texture rows only, the others on content pairs only
@@ -136,7 +139,7 @@ def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, mo
         assert r["style_distance_best_gain"] <= r["style_distance"] + 1e-12
         assert r["style_distance"] == pytest.approx(np.mean(r["style_distance_per_seed"]))
         assert r["clipped_samples"] == 0 and 0 < r["peak"] < 1 and r["seconds"] == 2
-        assert r["seam_windows_s"] and r["seed"] == 0
+        assert r["seam_windows_s"] and r["seed"] == 0 and r["figure"] == "tiny"
         # 44.1 kHz files: three bands each; the literal pipeline's output is at 22.05 kHz
         literal = r["method"] == "literal baseline"
         for key in ("top_band_db_style",) + (() if literal else ("top_band_db",)):
@@ -145,16 +148,17 @@ def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, mo
     assert runs[0]["content_corr"] is not None and runs[2]["content_corr"] is None
     assert runs[1]["sample_rate"] == 44100 and runs[1]["channels"] == 2
     assert runs[3]["channels"] == 1  # a texture has the style's channels
-    machine = doc["machine"]
+    machine = doc["figures"]["tiny"]["machines"][0]
     assert machine["threads"] == 1 and machine["nproc"] >= 1
     assert isinstance(machine["avx512_bf16"], bool) and machine["torch"]
-    assert doc["commands"][0][:2] == ["python", "benchmarks/real_music.py"]
+    assert doc["figures"]["tiny"]["commands"][0][:3] == ["python", "-m", "benchmarks.real_music"]
 
     # --merge appends (here without the baseline); NAME:KEY=VALUE is a preset with its own
     # overrides, over --set's
     doc = real_music.main([*files[:5], *TINY_REAL, "--presets", "draft", "draft:iterations=1",
-                           "--no-baseline", "--seeds", "1", "--out", str(out), "--merge"])
-    assert len(doc["runs"]) == 6 and len(doc["commands"]) == 2
+                           "--no-baseline", "--seeds", "1", "--figure", "tiny", "--out", str(out),
+                           "--merge"])
+    assert len(doc["runs"]) == 6 and len(doc["figures"]["tiny"]["commands"]) == 2
     assert [(r["method"], r["seed"], r["overrides"]["iterations"]) for r in doc["runs"][4:]] == [
         ("draft", 1, 2), ("draft", 1, 1)]
 
@@ -172,10 +176,10 @@ def test_real_music_records_every_figure_and_prints_a_table(tmp_path, capsys, mo
 
 
 def test_real_music_measures_kept_audio_again(tmp_path, monkeypatch):
-    from benchmarks import metrics, real_music
+    from benchmarks import measures, real_music
 
-    monkeypatch.setattr(metrics, "EVAL_FILTERS", 16)
-    monkeypatch.setattr(metrics, "EVAL_WIDTHS", (3, 5))
+    monkeypatch.setattr(measures, "EVAL_FILTERS", 16)
+    monkeypatch.setattr(measures, "EVAL_WIDTHS", (3, 5))
     out = tmp_path / "real.json"
     files = _real_files(tmp_path)
     # a style clip longer than the content: the remeasure takes the same clip again
@@ -195,7 +199,7 @@ def test_real_music_measures_kept_audio_again(tmp_path, monkeypatch):
 
 
 def test_held_out_style_distance_averages_three_held_out_banks():
-    from benchmarks.metrics import EVAL_SEED, HELD_OUT_SEEDS, held_out_style_distance
+    from benchmarks.measures import EVAL_SEED, HELD_OUT_SEEDS, held_out_style_distance
 
     a, b = signals.clip("drone", 1.5), signals.clip("rhythmic_noise", 1.5)
     mean, per_seed = held_out_style_distance(a, b, 22050, widths=(3,))
@@ -266,22 +270,47 @@ def test_objective_cost_benchmark_factors_every_width(tmp_path):
     assert "| none | full Gram / full Gram |" in text
 
 
-def test_chunk_plan_benchmark_shows_no_double_work():
+def test_chunk_plan_benchmark_shows_no_double_work(tmp_path):
     from benchmarks import chunk_plan
 
     rows = {r["seconds"]: r for r in chunk_plan.rows(Settings())}
     assert rows[10.006]["chunks"] == 1 and rows[10.006]["ratio_before"] == pytest.approx(2.0)
     assert all(r["ratio"] <= 1.12 for r in rows.values())
-    assert "| 20 s | 862 | 3 x 319 |" in chunk_plan.main(["--seconds", "20"])
+    out = tmp_path / "plan.json"
+    assert "| 20 s | 862 | 3 x 319 |" in chunk_plan.main(["--seconds", "20", "--out", str(out)])
+    assert [r["chunks"] for r in json.loads(out.read_text())["rows"]] == [3]
+
+
+def test_the_recorded_chunk_plan_is_what_the_script_computes_today():
+    # exact arithmetic: the committed figures must follow the engine's plan
+    from benchmarks import chunk_plan
+
+    recorded = json.loads(chunk_plan.RESULT.read_text())["rows"]
+    assert recorded == json.loads(json.dumps(chunk_plan.rows(Settings())))
+
+
+def test_result_files_replace_only_the_entries_a_run_made(tmp_path):
+    from benchmarks.measures import parse_sets, update_result
+
+    path = tmp_path / "r.json"
+    update_result(path, "files", {"x": 1})
+    update_result(path, "long", {"x": 2})
+    update_result(path, "files", {"x": 3})
+    assert json.loads(path.read_text()) == {"files": {"x": 3}, "long": {"x": 2}}
+    assert not list(tmp_path.glob("*.tmp"))
+    assert parse_sets(["iterations=5", "precision=bf16", "kernel_sizes=[3, 5]", "x=true"]) == {
+        "iterations": 5, "precision": "bf16", "kernel_sizes": (3, 5), "x": True}
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        parse_sets(["iterations"])
 
 
 def test_demo_benchmark_measures_each_output_against_the_shipped_style(tmp_path, monkeypatch):
     import shutil
 
-    from benchmarks import demo, metrics
+    from benchmarks import demo, measures
 
-    monkeypatch.setattr(metrics, "EVAL_FILTERS", 16)
-    monkeypatch.setattr(metrics, "EVAL_WIDTHS", (3, 5))
+    monkeypatch.setattr(measures, "EVAL_FILTERS", 16)
+    monkeypatch.setattr(measures, "EVAL_WIDTHS", (3, 5))
     shutil.copyfile(demo.EXAMPLES / "texture.wav", tmp_path / "input_texture.wav")
     shutil.copyfile(demo.EXAMPLES / "melody.wav", tmp_path / "input_melody.wav")
     figures = demo.measure(tmp_path)

@@ -1,4 +1,4 @@
-"""Engine benchmark: neuralfx against the original notebook pipeline (issue 2, Benchmark).
+"""The engine against the literal notebook pipeline, on synthetic clips, part by part.
 
 Runs neuralfx and :mod:`benchmarks.baseline` in the same process, on the same content and style
 clips (a synthesised melody and a noisy rhythmic texture, :mod:`benchmarks.signals`), with the
@@ -8,7 +8,7 @@ same random network, and reports:
 - total wall time (and process CPU time) neuralfx / baseline;
 - Griffin-Lim: the time neuralfx's fast Griffin-Lim needs to reach the spectral convergence
   that 500 plain iterations reach, / the time of those 500 plain iterations;
-- held-out style distance and content similarity of both outputs (:mod:`benchmarks.metrics`);
+- held-out style distance and content similarity of both outputs (:mod:`benchmarks.measures`);
 - ``classic_edges``: the same for neuralfx with ``pad_edges=False``, the classic objective
   exactly (the main run's default pads the signal's ends, a slightly different problem);
 - ``gpu`` (needs ``--device cuda``): the real-time factor of a 4-minute stereo input with
@@ -16,13 +16,16 @@ same random network, and reports:
 - peak RSS of a render of 1, 5 and 10 minutes (each in a fresh subprocess);
 - bf16 vs fp32 speed of a matmul and of one loss+gradient evaluation on this CPU.
 
-Every part writes its figures to ``benchmarks/results/`` as it finishes, so a crash loses
-nothing. Usage::
+Every part writes its figures as it finishes, as one entry of
+``benchmarks/results/engine_vs_literal.json`` (a newer run of a part replaces that entry), so a
+crash loses nothing. Arrays and audio that later parts reuse (the main run's optimised
+spectrograms and outputs) go to ``--work`` (a temporary folder), never into the repository.
+Usage::
 
-    python -m benchmarks.bench_engine                      # everything, classic settings, 10 s
-    python -m benchmarks.bench_engine --quick              # smoke run, < 1 minute
-    python -m benchmarks.bench_engine --parts main --seconds 10 --iterations 300
-    python -m benchmarks.bench_engine --parts memory --memory-minutes 1 5 10
+    python -m benchmarks.engine_vs_literal                 # everything, classic settings, 10 s
+    python -m benchmarks.engine_vs_literal --quick         # smoke run, < 1 minute
+    python -m benchmarks.engine_vs_literal --parts main --seconds 10 --iterations 300
+    python -m benchmarks.engine_vs_literal --parts memory --memory-minutes 1 5 10
 """
 
 from __future__ import annotations
@@ -30,12 +33,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +45,7 @@ import numpy as np
 import torch
 
 from benchmarks import baseline, signals
+from benchmarks.measures import machine, result_path, timer, update_result
 from neuralfx import engine
 from neuralfx.settings import Settings
 from neuralfx.spectral import griffin_lim, initial_phase, magnitude_from_log, spectral_convergence
@@ -50,7 +53,8 @@ from neuralfx.style import compute_style_statistics, network_for
 from neuralfx.synthesis import Objective
 
 SR = 22050
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULT = result_path(__file__)
+WORK = Path(tempfile.gettempdir()) / "neuralfx-engine-vs-literal"
 PARTS = ("main", "classic_edges", "griffin_lim", "quality", "optimiser", "precision", "memory",
          "gpu")
 
@@ -67,8 +71,8 @@ class Config:
     gpu_minutes: float = 4.0
     device: str = "cuda"
     seed: int = 0
-    out: Path = RESULTS
-    tag: str = "engine"
+    out: Path = RESULT
+    work: Path = WORK  # arrays and audio the later parts reuse
 
 
 QUICK = dict(seconds=2.0, iterations=10, n_filters=128, baseline_griffin_lim=100,
@@ -80,56 +84,9 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def save(cfg: Config, name: str, data: dict) -> Path:
-    """Write ``data`` as JSON (atomically) to ``<out>/<tag>_<name>.json``."""
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    path = cfg.out / f"{cfg.tag}_{name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_jsonable))
-    os.replace(tmp, path)
-    return path
-
-
-def _jsonable(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    if isinstance(o, tuple):
-        return list(o)
-    raise TypeError(type(o))
-
-
-def machine() -> dict:
-    model = ""
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and not model:
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags") and not flags:
-                    flags = line
-    except OSError:
-        pass
-    return {
-        "cpu": model or platform.processor(), "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-        "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags,
-        "avx2": "avx2" in flags, "cuda": torch.cuda.is_available(),
-        "load_average": os.getloadavg(), "date_utc": time.strftime("%Y-%m-%d %H:%M UTC",
-                                                                   time.gmtime()),
-    }
-
-
-@contextmanager
-def timer(times: dict, name: str):
-    """Adds wall and process-CPU seconds of the block to ``times[name]`` / ``times[name_cpu]``.
-    CPU time is less sensitive than wall time to other jobs on a shared machine."""
-    w, c = time.perf_counter(), time.process_time()
-    yield
-    times[name] = times.get(name, 0.0) + time.perf_counter() - w
-    times[name + "_cpu"] = times.get(name + "_cpu", 0.0) + time.process_time() - c
+def save(cfg: Config, name: str, data: dict) -> None:
+    """The part ``name``'s figures, as that entry of the result file."""
+    update_result(cfg.out, name, data)
 
 
 def clips(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
@@ -256,9 +213,9 @@ def part_main(cfg: Config, state: dict) -> dict:
         import soundfile
 
         for name, audio in (("neuralfx", nfx["audio"]), ("baseline", base.audio)):
-            soundfile.write(cfg.out / f"{cfg.tag}_{name}.wav", audio, SR)
-        np.save(cfg.out / f"{cfg.tag}_baseline_x.npy", base.x)
-        np.save(cfg.out / f"{cfg.tag}_neuralfx_x.npy", nfx["x"][0].numpy())
+            soundfile.write(cfg.work / f"{name}.wav", audio, SR)
+        np.save(cfg.work / "baseline_x.npy", base.x)
+        np.save(cfg.work / "neuralfx_x.npy", nfx["x"][0].numpy())
     except Exception as e:  # the figures matter, the listening copies are a convenience
         log(f"could not write audio: {e}")
     log(json.dumps(res["figures"], indent=1))
@@ -269,7 +226,7 @@ def _ensure_main(cfg: Config, state: dict) -> None:
     """Later parts reuse the main run's outputs (from this process, or from the saved files)."""
     if "base" in state:
         return
-    x_path = cfg.out / f"{cfg.tag}_baseline_x.npy"
+    x_path = cfg.work / "baseline_x.npy"
     if not x_path.exists():
         part_main(cfg, state)
         return
@@ -278,7 +235,7 @@ def _ensure_main(cfg: Config, state: dict) -> None:
     content, style = clips(cfg)
     state.update(content=content, style=style, settings=classic_settings(cfg))
     state["base_x"] = np.load(x_path)
-    state["audio"] = {n: soundfile.read(cfg.out / f"{cfg.tag}_{n}.wav", dtype="float32")[0]
+    state["audio"] = {n: soundfile.read(cfg.work / f"{n}.wav", dtype="float32")[0]
                       for n in ("neuralfx", "baseline")}
 
 
@@ -287,7 +244,7 @@ def part_classic_edges(cfg: Config, state: dict) -> dict:
     the main run's baseline result and times (reused, not run again)."""
     _ensure_main(cfg, state)
     base_x = state["base"].x if "base" in state else state["base_x"]
-    main = json.loads((cfg.out / f"{cfg.tag}_main.json").read_text())
+    main = json.loads(cfg.out.read_text())["main"]
     settings = state["settings"].replace(pad_edges=False)
     log("neuralfx, pad_edges=False ...")
     nfx = run_neuralfx(state["content"], state["style"], settings)
@@ -295,7 +252,7 @@ def part_classic_edges(cfg: Config, state: dict) -> dict:
     with torch.no_grad():
         l_nfx = float(loss.loss(nfx["x"][0]))
         l_base = float(loss.loss(torch.from_numpy(base_x)))
-    from benchmarks.metrics import content_similarity, style_distance
+    from benchmarks.measures import content_similarity, style_distance
 
     bt, nt = main["baseline"]["times"], nfx["times"]
     quality = {"style_distance": style_distance(nfx["audio"], state["style"], SR),
@@ -380,7 +337,7 @@ def part_griffin_lim(cfg: Config, state: dict) -> dict:
 
 
 def part_quality(cfg: Config, state: dict) -> dict:
-    from benchmarks.metrics import content_similarity, style_distance
+    from benchmarks.measures import content_similarity, style_distance
 
     _ensure_main(cfg, state)
     audio = state.get("audio") or {"neuralfx": state["nfx"]["audio"],
@@ -661,7 +618,7 @@ def part_memory(cfg: Config, state: dict) -> dict:
     res: dict = {"machine": machine(), "runs": []}
     for minutes in cfg.memory_minutes:
         log(f"memory: {minutes} min, {cfg.memory_iterations} iteration(s) ...")
-        cmd = [sys.executable, "-m", "benchmarks.bench_engine", "--memory-child", str(minutes),
+        cmd = [sys.executable, "-m", "benchmarks.engine_vs_literal", "--memory-child", str(minutes),
                "--iterations", str(cfg.memory_iterations), "--filters", str(cfg.n_filters),
                "--seed", str(cfg.seed), "--threads", str(torch.get_num_threads())]
         root = Path(__file__).resolve().parent.parent
@@ -676,9 +633,10 @@ def part_memory(cfg: Config, state: dict) -> dict:
     return res
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="tiny smoke run (< 1 minute)")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny smoke run (< 1 minute), written to --work, not to the results")
     p.add_argument("--seconds", type=float, help="length of the content and style clips")
     p.add_argument("--iterations", type=int, help="L-BFGS iterations for both (classic 300)")
     p.add_argument("--filters", type=int, help="filters of the random network (classic 4096)")
@@ -692,9 +650,15 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     p.add_argument("--parts", default=",".join(PARTS),
                    help=f"comma-separated subset of {','.join(PARTS)}")
-    p.add_argument("--out", type=Path, help="results folder (default benchmarks/results)")
-    p.add_argument("--tag", help="prefix of the result files (default engine, quick: quick)")
+    p.add_argument("--out", type=Path, default=RESULT, help="the result file (JSON)")
+    p.add_argument("--work", type=Path, default=WORK,
+                   help="folder for the arrays and audio later parts reuse")
     p.add_argument("--memory-child", type=float, help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = parser()
     a = p.parse_args(argv)
     if a.memory_child is not None:
         if a.threads:
@@ -704,15 +668,17 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     if a.threads:
         torch.set_num_threads(a.threads)
-    cfg = Config(**(QUICK if a.quick else {}), tag="quick" if a.quick else "engine")
+    cfg = Config(**(QUICK if a.quick else {}))
     for arg, name in (("seconds", "seconds"), ("iterations", "iterations"),
                       ("filters", "n_filters"), ("baseline_griffin_lim", "baseline_griffin_lim"),
                       ("memory_iterations", "memory_iterations"),
                       ("precision_seconds", "precision_seconds"), ("seed", "seed"),
-                      ("gpu_minutes", "gpu_minutes"), ("device", "device"),
-                      ("out", "out"), ("tag", "tag")):
+                      ("gpu_minutes", "gpu_minutes"), ("device", "device"), ("work", "work")):
         if getattr(a, arg) is not None:
             setattr(cfg, name, getattr(a, arg))
+    # a smoke run never replaces the recorded figures
+    cfg.out = cfg.work / "quick.json" if a.quick and a.out == RESULT else a.out
+    cfg.work.mkdir(parents=True, exist_ok=True)
     if a.memory_minutes:
         cfg.memory_minutes = tuple(a.memory_minutes)
     parts = [s.strip() for s in a.parts.split(",") if s.strip()]

@@ -1,6 +1,6 @@
 """Batch throughput: the same files rendered serially in one process and on a local Ray runtime.
 
-    python -m benchmarks.bench_batch --preset draft --files 8 --seconds 10 --workers 2
+    python -m benchmarks.batch_throughput --preset draft --files 8 --seconds 10 --workers 2
 
 Renders ``--files`` synthetic clips of ``--seconds`` each (benchmarks/signals.py, a different
 seed per file) in the style of the rhythmic-noise clip, in one run:
@@ -13,15 +13,17 @@ seed per file) in the style of the rhythmic-noise clip, in one run:
   The Ray runtime is started before the clock starts (its start-up is reported apart); the
   workers' own start-up (importing torch, fetching the chain) is in the time.
 
-Prints files per hour for every mode and the ratios to ``serial``, and writes them as JSON
-(``--out``). The preset is an option: its cost changes as the presets are tuned.
+Prints files per hour for every mode and the ratios to ``serial`` and, when it ran, to
+``serial-all-threads`` (what a user runs without Ray), and writes them to
+``benchmarks/results/batch_throughput.json`` as its ``files`` entry. The preset is an option:
+its cost changes as the presets are tuned.
 
-One long file across the workers (``RayOptions.chunks``, ``neuralfx.distributed``)::
+One long file across the workers (``RayOptions.chunks``), the file's ``long`` entry::
 
-    python -m benchmarks.bench_batch --long --preset draft --seconds 120 --workers 2 \
+    python -m benchmarks.batch_throughput --long --preset draft --seconds 120 --workers 2 \
         --modes serial,ray
 
-``--long`` renders one file of ``--seconds``; its ``ray`` mode sends the file's batches of
+``--long`` renders one file of ``--seconds``; its ``ray`` mode sends the file's groups of
 chunks to the workers and joins them on the driver (``chunks="on"``). Smaller batches than the
 serial run's change the float rounding only: the JSON records the largest sample difference.
 ``--set KEY=VALUE`` overrides preset parameters (tiny settings for a smoke test).
@@ -30,9 +32,7 @@ serial run's change the float rounding only: the JSON records the largest sample
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import tempfile
 import time
@@ -42,6 +42,9 @@ import numpy as np
 import soundfile as sf
 
 from benchmarks import signals
+from benchmarks.measures import machine, parse_sets, result_path, update_result
+
+RESULT = result_path(__file__)
 
 MODES = ("serial", "serial-all-threads", "ray")
 
@@ -58,22 +61,6 @@ def make_inputs(folder: Path, files: int, seconds: float, rate: int = 22050) -> 
     return paths
 
 
-def machine() -> dict:
-    def cpuinfo(flag: str) -> int:
-        try:
-            return Path("/proc/cpuinfo").read_text().count(flag)
-        except OSError:
-            return 0
-
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {"nproc": os.cpu_count(), "avx512_bf16_lines": cpuinfo("avx512_bf16"),
-            "platform": platform.platform(), "load_average_before": load,
-            "cpu": next((line.split(":", 1)[1].strip() for line in
-                         Path("/proc/cpuinfo").read_text().splitlines()
-                         if line.startswith("model name")), None)
-            if Path("/proc/cpuinfo").exists() else None}
-
-
 def run(args: argparse.Namespace) -> dict:
     import torch
 
@@ -84,14 +71,13 @@ def run(args: argparse.Namespace) -> dict:
     for m in modes:
         if m not in MODES:
             raise SystemExit(f"unknown mode {m!r}; choose from {', '.join(MODES)}")
-    from neuralfx.presets import parse_override
-
-    overrides = dict(parse_override(item) for item in args.set)
+    overrides = parse_sets(args.set)
     preset = load_preset(args.preset, device="cpu", **overrides)
     files = 1 if args.long else args.files
     results: dict = {"preset": args.preset, "overrides": overrides, "long": args.long,
                      "files": files, "seconds_per_file": args.seconds, "workers":
-                     args.workers, "threads_per_worker": args.threads, "machine": machine(),
+                     args.workers, "threads_per_worker": args.threads,
+                     "machine": machine(),
                      "modes": {}}
     default_threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,7 +87,7 @@ def run(args: argparse.Namespace) -> dict:
         sf.write(style, signals.clip("rhythmic_noise", 10.0, 22050), 22050, subtype="PCM_16")
         # the style statistics are cached on disk: compute them once outside the clocks
         os.environ.setdefault("NEURALFX_CACHE_DIR", str(root / "cache"))
-        from neuralfx.effect import NeuralStyle
+        from neuralfx import NeuralStyle
 
         NeuralStyle(str(style), preset).style_statistics()
         from neuralfx.network import random_network
@@ -152,14 +138,17 @@ def run(args: argparse.Namespace) -> dict:
             results["ray_max_abs_difference"] = max(
                 (float(np.max(np.abs(x - y))) for x, y in zip(a, b)), default=0.0)
     base = results["modes"].get("serial", {}).get("files_per_hour")
+    plain = results["modes"].get("serial-all-threads", {}).get("files_per_hour")
     for r in results["modes"].values():
         r.pop("outputs")
         if base:
             r["ratio_to_serial"] = round(r["files_per_hour"] / base, 2)
+        if plain:  # against what a user runs without Ray: torch at its default threads
+            r["ratio_to_serial_all_threads"] = round(r["files_per_hour"] / plain, 2)
     return results
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="draft")
     p.add_argument("--files", type=int, default=8)
@@ -172,8 +161,13 @@ def main(argv: list[str] | None = None) -> dict:
                    help="one file of --seconds, its chunks spread over the Ray workers")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preset parameter (repeatable)")
-    p.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
-    args = p.parse_args(argv)
+    p.add_argument("--out", type=Path, default=RESULT,
+                   help="the result file (JSON); this run replaces its 'files' or 'long' entry")
+    return p
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parser().parse_args(argv)
     results = run(args)
     try:
         results["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
@@ -190,8 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
     if "ray_outputs_identical_to_serial" in results:
         print(f"ray outputs identical to serial: {results['ray_outputs_identical_to_serial']} "
               f"(largest difference {results['ray_max_abs_difference']:.2e})")
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
+    update_result(args.out, "long" if args.long else "files", results)
     return results
 
 

@@ -1,9 +1,12 @@
-"""Objective quality measures, independent of the optimisation (issue 7).
+"""The measuring code every benchmark shares: quality measures, the machine, result files.
+
+Quality, independent of the optimisation (no preset's optimiser uses these networks):
 
 - :func:`style_distance`: relative Frobenius distance of Gram matrices of output and style under a
-  bank of random networks whose seed and widths no preset's optimiser uses (lower is better).
+  bank of random networks whose seed and widths no preset uses (lower is better).
 - :func:`held_out_style_distance`: its mean over three such banks (seeds ``EVAL_SEED``,
-  ``+1``, ``+2``), with the per-seed values (``benchmarks/real_music.py``).
+  ``+1``, ``+2``), with the per-seed values; :func:`best_gain_style_distance` the same at the
+  gain that brings the output closest to the style.
 - :func:`content_similarity`: Pearson correlation of the log-mel spectrograms of output and
   content (higher is better, 1 = same).
 - :func:`rhythm_similarity`: Pearson correlation of the autocorrelation curves (lags up to 4 s)
@@ -13,17 +16,31 @@
 
 Signals are numpy arrays or tensors, ``(samples,)`` or ``(channels, samples)`` (channels are
 averaged), at ``sr`` Hz; they are resampled to the analysis rate 22050 Hz when needed.
+
+Runs: :func:`machine` (the facts a figure needs beside it), :func:`write_result` and
+:func:`update_result` (each script's one file, ``benchmarks/results/<script>.json``, written
+atomically), :func:`timer` (wall and process-CPU seconds), :func:`parse_sets` (``--set``).
 """
 
 from __future__ import annotations
 
+import ast
 import functools
+import json
+import os
+import platform
+import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from neuralfx.network import RandomNetwork, gram, random_network
 from neuralfx.spectral import log_spectrogram
+
+# every script writes its one result file here, named after the script
+RESULTS = Path(__file__).resolve().parent / "results"
 
 ANALYSIS_RATE = 22050
 N_FFT = 2048
@@ -227,3 +244,88 @@ def reconstruction_quality(magnitude, audio, sr: int = ANALYSIS_RATE, n_fft: int
     num = (rebuilt[..., :frames] - m[..., :frames]).norm()
     den = m[..., :frames].norm().clamp_min(1e-30)
     return float(num / den)
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+def result_path(script: str) -> Path:
+    """A script's one result file: ``.../benchmarks/real_music.py`` (its ``__file__``) ->
+    ``benchmarks/results/real_music.json`` (also when it runs as ``__main__``)."""
+    return RESULTS / f"{Path(script).stem}.json"
+
+
+def machine(threads: int | None = None) -> dict:
+    """What a figure depends on: CPU model and flags, cores, torch and its threads, load."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpuinfo = ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                  if line.startswith("model name")), platform.processor() or platform.machine())
+    return {"cpu": model, "nproc": os.cpu_count(), "avx512_bf16": "avx512_bf16" in cpuinfo,
+            "avx2": "avx2" in cpuinfo, "torch": torch.__version__,
+            "threads": torch.get_num_threads() if threads is None else threads,
+            "python": platform.python_version(), "cuda": torch.cuda.is_available(),
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+            "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def _jsonable(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(f"{type(o).__name__} is not JSON")
+
+
+def write_result(path: Path, doc: dict) -> Path:
+    """Write ``doc`` as JSON to ``path``, atomically (a crash never leaves half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, default=_jsonable) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def update_result(path: Path, key: str, value) -> dict:
+    """Replace the entry ``key`` of the result file ``path`` (the other entries stay): a script
+    with several parts or scenarios keeps them in its one file, each from its newest run."""
+    doc = json.loads(path.read_text()) if path.exists() else {}
+    doc[key] = value
+    write_result(path, doc)
+    return doc
+
+
+@contextmanager
+def timer(times: dict, name: str):
+    """Add the block's wall and process-CPU seconds to ``times[name]`` / ``times[name_cpu]``.
+    CPU time is less sensitive than wall time to other jobs on a shared machine."""
+    w, c = time.perf_counter(), time.process_time()
+    yield
+    times[name] = times.get(name, 0.0) + time.perf_counter() - w
+    times[name + "_cpu"] = times.get(name + "_cpu", 0.0) + time.process_time() - c
+
+
+def _value(text: str):
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        v = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return tuple(v) if isinstance(v, list) else v
+
+
+def parse_sets(items: list[str]) -> dict[str, object]:
+    """``["iterations=5", "precision=bf16"]`` -> ``{"iterations": 5, "precision": "bf16"}``:
+    the ``--set KEY=VALUE`` options of a script (numbers, booleans and tuples as Python
+    literals, anything else as text; the preset validates them)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = _value(value.strip())
+    return out
