@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -19,6 +18,8 @@ import pyloudnorm
 import soxr
 from pedalboard.io import AudioFile
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+from .atomic import atomic_path
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -94,38 +95,16 @@ def write_audio(path: PathLike, audio: np.ndarray, sample_rate: float, *,
     suffix = path.suffix.lower()
     lossy = suffix in (".mp3", ".ogg", ".opus")
     # the temporary keeps the extension: pedalboard picks the encoder from it
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{suffix}")
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
-    try:
+    with atomic_path(path, suffix=f".tmp{suffix}") as tmp:
         try:
             kwargs = {"quality": quality} if quality is not None else {}
             if not lossy:
                 kwargs["bit_depth"] = bit_depth
-            with AudioFile(tmp, "w", sample_rate, audio.shape[0], **kwargs) as f:
+            with AudioFile(str(tmp), "w", sample_rate, audio.shape[0], **kwargs) as f:
                 f.write(audio)
         except Exception as e:
             raise AudioFileError(f"{path}: cannot write this file ({e})") from e
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
-
-
-def _umask() -> int:
-    # read it where the OS tells it (Linux): setting and restoring the process umask would
-    # briefly change it for every other thread
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # --- layouts ---------------------------------------------------------------------------------
@@ -360,3 +339,63 @@ def limit_peaks(audio: np.ndarray, sample_rate: float, ceiling: float = 1.0,
     gain = uniform_filter1d(gain, 2 * half + 1, mode="nearest")
     out = (audio * gain.astype(np.float32)).astype(np.float32)
     return np.clip(out, -ceiling, ceiling)
+
+
+# --- levelling a processed signal ------------------------------------------------------------
+
+# -0.1 dBFS: headroom for lossy encoders and inter-sample peaks
+PEAK_CEILING = 10 ** (-0.1 / 20)
+
+
+def peak_ceiling(reference: np.ndarray) -> float:
+    """The peak ceiling of a signal levelled like ``reference``: :data:`PEAK_CEILING`, or the
+    reference's own peak where that is higher (nothing goes above full scale unless it did)."""
+    return max(PEAK_CEILING, float(np.max(np.abs(reference))))
+
+
+def match_and_limit(audio: np.ndarray, reference: LoudnessAnalysis, sample_rate: float,
+                    ceiling: float, analysis: LoudnessAnalysis | None = None) -> np.ndarray:
+    """``audio (channels, samples)`` at the loudness of ``reference`` and within ``ceiling``:
+    :func:`match_loudness` (which makes up for the limiter), then a last :func:`limit_peaks`
+    for what its rounds left. float32."""
+    out = match_loudness(audio, reference, sample_rate, ceiling=ceiling, analysis=analysis)
+    return limit_peaks(out.astype(np.float32), sample_rate, ceiling)
+
+
+def level(dry: np.ndarray, wet: np.ndarray, sample_rate: float, *, mix: float,
+          match_loudness: bool, balance_channels: bool) -> np.ndarray:
+    """An effect's output from its input ``dry`` and its raw output ``wet``, both
+    ``(channels, samples)`` at ``sample_rate``: ``(channels, samples)`` float32.
+
+    - ``balance_channels`` (several channels): each wet channel is gained to its dry channel's
+      loudness, so the input's balance (panning, a silent channel) survives an effect that pulls
+      every channel to one level; without ``match_loudness`` the wet signal keeps its own
+      overall loudness.
+    - ``match_loudness``: the wet signal, then the ``mix``, at the input's loudness.
+    - ``mix``: linear dry/wet balance (0 the input, 1 all effect).
+    - A look-ahead peak limiter keeps every sample within :func:`peak_ceiling` of the input.
+
+    Each signal is K-weighted once: gains are solved on the analyses.
+    """
+    ceiling = peak_ceiling(dry)
+    dry_a = analyse_loudness(dry, sample_rate)
+    wet_a = analyse_loudness(wet, sample_rate)
+    gains = np.ones(wet.shape[0])
+    if dry.shape[0] > 1 and balance_channels:
+        gains = np.array([solve_gain(wet_a.channel(c), dry_a.channel(c))
+                          for c in range(wet.shape[0])])
+        if not match_loudness:
+            gains *= solve_gain(wet_a.scaled(gains), wet_a)
+    if match_loudness:
+        gains *= solve_gain(wet_a.scaled(gains), dry_a)
+    wet = (wet * gains[:, None].astype(np.float32)).astype(np.float32)
+    wet_a = wet_a.scaled(gains)
+    if mix == 1:
+        out, out_a = wet, wet_a
+    else:
+        out, out_a = (1 - mix) * dry + mix * wet, None
+    if match_loudness:
+        out = match_and_limit(out, dry_a, sample_rate, ceiling, out_a)
+    else:
+        out = limit_peaks(out.astype(np.float32), sample_rate, ceiling)
+    return out.astype(np.float32, copy=False)

@@ -17,14 +17,15 @@ from typing import Any
 import numpy as np
 import pedalboard
 
-from .effect import (
-    NeuralStyle,
+from .effect import NeuralStyle
+from .layout import (
     StreamingError,
     check_buffer_size,
     check_sample_rate,
     from_channels_first,
     to_channels_first,
 )
+from .options import RenderOptions
 from .presets import Preset, load_preset
 
 _PROCESS_NAMES = ("process", "__call__")
@@ -183,24 +184,26 @@ class _Container:
     # --- processing --------------------------------------------------------------------------
 
     def process(self, input_array: np.ndarray, sample_rate: float, buffer_size: int = 8192,
-                reset: bool = True) -> np.ndarray:
+                reset: bool = True, *, options: RenderOptions | None = None) -> np.ndarray:
         """Process like a pedalboard plugin: 1-D or 2-D float arrays in either layout (the
-        smaller dimension is the channels), float32 out in the same layout.
+        smaller dimension is the channels), float32 out in the same layout. ``options`` go to
+        every neural effect of the chain, nested containers included.
 
         ``reset=False`` (block-by-block streaming) works when every item is native; with a
-        neural effect in the chain it raises :class:`neuralfx.effect.StreamingError`.
+        neural effect in the chain it raises :class:`neuralfx.layout.StreamingError`.
         """
         with self._lock:
             x, layout = to_channels_first(input_array, self._last_layout)
             if layout != "1d":
                 self._last_layout = layout
-            return from_channels_first(
-                self.process_channels_first(x, sample_rate, buffer_size, reset), layout)
+            return from_channels_first(self.process_channels_first(
+                x, sample_rate, buffer_size, reset, options=options), layout)
 
     __call__ = process
 
     def process_channels_first(self, x: np.ndarray, sample_rate: float,
-                               buffer_size: int = 8192, reset: bool = True) -> np.ndarray:
+                               buffer_size: int = 8192, reset: bool = True, *,
+                               options: RenderOptions | None = None) -> np.ndarray:
         """:meth:`process` for a validated ``(channels, samples)`` float32 array."""
         sample_rate = check_sample_rate(sample_rate)
         buffer_size = check_buffer_size(buffer_size)
@@ -213,22 +216,24 @@ class _Container:
             if _is_native(self):
                 return _run_native([_as_native(self)], x, sample_rate, buffer_size, reset)
             return self._process_mixed([np.asarray(x, np.float32)], [sample_rate],
-                                       buffer_size)[0]
+                                       buffer_size, options)[0]
 
     def process_many(self, signals: list[np.ndarray], sample_rates: list[float],
-                     buffer_size: int = 8192) -> list[np.ndarray]:
+                     buffer_size: int = 8192, *, options: RenderOptions | None = None
+                     ) -> list[np.ndarray]:
         """Several whole signals, each at its own rate and in :meth:`process`'s layouts: the
         same results as one :meth:`process` call each, but the neural effects render the
-        chunks of all signals in shared batches (what fills a GPU with a folder of files)."""
+        chunks of all signals in shared groups (what fills a GPU with a folder of files)."""
         if len(signals) != len(sample_rates):
             raise ValueError(f"{len(signals)} signals but {len(sample_rates)} sample rates")
         checked = [to_channels_first(s) for s in signals]
         out = self.process_many_channels_first([x for x, _ in checked], sample_rates,
-                                               buffer_size)
+                                               buffer_size, options=options)
         return [from_channels_first(y, layout) for y, (_, layout) in zip(out, checked)]
 
     def process_many_channels_first(self, signals: list[np.ndarray],
-                                    sample_rates: list[float], buffer_size: int = 8192
+                                    sample_rates: list[float], buffer_size: int = 8192, *,
+                                    options: RenderOptions | None = None
                                     ) -> list[np.ndarray]:
         """:meth:`process_many` for validated ``(channels, samples)`` float32 arrays."""
         rates = [check_sample_rate(r) for r in sample_rates]
@@ -238,10 +243,10 @@ class _Container:
                 return [_run_native([_as_native(self)], x, r, buffer_size, True)
                         for x, r in zip(signals, rates)]
             return self._process_mixed([np.asarray(x, np.float32) for x in signals], rates,
-                                       buffer_size)
+                                       buffer_size, options)
 
-    def _process_mixed(self, signals: list[np.ndarray], rates: list[float],
-                       buffer_size: int) -> list[np.ndarray]:
+    def _process_mixed(self, signals: list[np.ndarray], rates: list[float], buffer_size: int,
+                       options: RenderOptions | None) -> list[np.ndarray]:
         raise NotImplementedError
 
 
@@ -251,13 +256,23 @@ def _run_segment(native: list[pedalboard.Plugin], signals: list[np.ndarray],
     return [_run_native(native, x, r, buffer_size, True) for x, r in zip(signals, rates)]
 
 
-def _run_item(item: Any, signals: list[np.ndarray], rates: list[float],
-              buffer_size: int) -> list[np.ndarray]:
+def _run_item(item: Any, signals: list[np.ndarray], rates: list[float], buffer_size: int,
+              options: RenderOptions | None) -> list[np.ndarray]:
     """One chain item over several signals: native items signal by signal, neural effects
-    and neuralfx containers on all signals at once (shared batches)."""
+    and neuralfx containers on all signals at once (shared groups of chunks)."""
     if _is_native(item):
         return _run_segment([_as_native(item)], signals, rates, buffer_size)
-    return item.process_many_channels_first(signals, rates)
+    return item.process_many_channels_first(signals, rates, options=options)
+
+
+def neural_effects(board: Any) -> list[NeuralStyle]:
+    """The neural effects of a chain in processing order, nested neuralfx containers
+    included (a bare :class:`NeuralStyle` gives ``[board]``; native plugins give none)."""
+    if isinstance(board, NeuralStyle):
+        return [board]
+    if isinstance(board, _Container):
+        return [fx for item in board._items for fx in neural_effects(item)]
+    return []
 
 
 class Pedalboard(_Container):
@@ -308,8 +323,8 @@ class Pedalboard(_Container):
                             f"{type(effect).__name__}")
         return cls([*preset.pre_plugins(), effect, *preset.post_plugins()])
 
-    def _process_mixed(self, signals: list[np.ndarray], rates: list[float],
-                       buffer_size: int) -> list[np.ndarray]:
+    def _process_mixed(self, signals: list[np.ndarray], rates: list[float], buffer_size: int,
+                       options: RenderOptions | None) -> list[np.ndarray]:
         native: list[pedalboard.Plugin] = []
         for item in self._items:
             if _is_native(item):
@@ -318,7 +333,7 @@ class Pedalboard(_Container):
             if native:
                 signals = _run_segment(native, signals, rates, buffer_size)
                 native = []
-            signals = _run_item(item, signals, rates, buffer_size)
+            signals = _run_item(item, signals, rates, buffer_size, options)
         if native:
             signals = _run_segment(native, signals, rates, buffer_size)
         return signals
@@ -331,10 +346,10 @@ class Mix(_Container):
     e.g. ``Mix([Pedalboard([]), NeuralStyle("a.wav", mix=1)])`` for a dry + wet sum. A Mix of
     native items only runs as one native ``pedalboard.Mix``."""
 
-    def _process_mixed(self, signals: list[np.ndarray], rates: list[float],
-                       buffer_size: int) -> list[np.ndarray]:
+    def _process_mixed(self, signals: list[np.ndarray], rates: list[float], buffer_size: int,
+                       options: RenderOptions | None) -> list[np.ndarray]:
         out = [np.zeros_like(x) for x in signals]
         for item in self._items:
-            for total, y in zip(out, _run_item(item, signals, rates, buffer_size)):
+            for total, y in zip(out, _run_item(item, signals, rates, buffer_size, options)):
                 total += y
         return out

@@ -6,6 +6,12 @@ log-magnitude optimisation -> magnitudes joined across chunks -> block Griffin-L
 pass then optimises each chunk's stretch of that waveform on the same loss, overlapping
 stretches in turns (:func:`neuralfx.chunking.refinement_rounds`); each chunk writes the samples
 it owns, and a later turn's chunk is optimised around the samples earlier turns wrote.
+
+Channels: each channel is optimised as its own problem (the content's stereo image is kept) and
+all channels are reconstructed by Griffin-Lim with ONE shared phase (no channel-to-channel
+phase smear; the waveform pass barely moves the image, BENCHMARKS.md, Quality).
+:func:`render_signals` is the effect's entry: whole signals, identical channels rendered once,
+silent channels skipped, a texture mono on every channel.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .chunking import (
@@ -138,6 +145,65 @@ def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
         return _render_many(contents, textures > 0, style, settings, n_samples, channels,
                             progress, runner)
 
+
+
+def render_signals(signals: list[np.ndarray], style: StyleStatistics, settings: Settings, *,
+                   progress: ProgressCallback | None = None,
+                   runner: GroupRunner | None = None) -> list[np.ndarray]:
+    """The effect of ``settings`` on whole signals ``(channels, samples)`` float32 at the
+    analysis rate: ``(channels, samples)`` float32 each, unlevelled. One :func:`render_many`
+    call for all of them (their chunks share groups).
+
+    Style transfer renders each distinct channel once and copies it (L == R in gives L == R
+    out exactly); a silent channel is not rendered and stays silent. A texture is rendered
+    mono, one per signal, and repeated to every channel (a centred image: a texture has no
+    content to follow).
+
+    Raises:
+        RuntimeError: the optimisation diverged (NaN or infinite samples).
+    """
+    if settings.is_texture:
+        monos = render_many([None] * len(signals), style, settings,
+                            n_samples=[x.shape[-1] for x in signals], progress=progress,
+                            runner=runner)
+        wets = [np.repeat(m.numpy(), x.shape[0], axis=0) for m, x in zip(monos, signals)]
+    else:
+        jobs = []
+        for x in signals:
+            unique, index = unique_channels(x)
+            sounding = [k for k, c in enumerate(unique) if np.any(x[c])]
+            jobs.append((unique, index, sounding))
+        contents = [torch.from_numpy(x[[unique[k] for k in sounding]])
+                    for x, (unique, _, sounding) in zip(signals, jobs) if sounding]
+        rendered = iter(render_many(contents, style, settings, progress=progress,
+                                    runner=runner) if contents else [])
+        wets = []
+        for x, (unique, index, sounding) in zip(signals, jobs):
+            wet = np.zeros((len(unique), x.shape[-1]), np.float32)
+            if sounding:
+                wet[sounding] = next(rendered).numpy()
+            wets.append(wet[index])
+    for wet in wets:
+        if not np.all(np.isfinite(wet)):
+            raise RuntimeError("the engine produced NaN or infinite samples (the optimisation "
+                               "diverged); try the defaults for learning_rate / optimizer")
+    return wets
+
+
+def unique_channels(x: np.ndarray) -> tuple[list[int], list[int]]:
+    """``(unique, index)`` of ``x (channels, samples)``: ``x[unique]`` holds each distinct
+    channel once and ``x[unique][index] == x``."""
+    unique: list[int] = []
+    index: list[int] = []
+    for c in range(x.shape[0]):
+        for k, u in enumerate(unique):
+            if np.array_equal(x[c], x[u]):
+                index.append(k)
+                break
+        else:
+            index.append(len(unique))
+            unique.append(c)
+    return unique, index
 
 @dataclass(frozen=True)
 class ChunkGroup:

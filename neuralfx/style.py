@@ -1,4 +1,5 @@
-"""Style statistics: Gram matrices of a whole style signal, computed in pieces and cached on disk.
+"""Style statistics: Gram matrices of a whole style signal, computed in pieces and cached on disk
+(and in memory by a :class:`StatisticsCache`); :func:`load_style` reads a style as given.
 
 The cache lives in the user cache folder (``platformdirs``), or in ``$NEURALFX_CACHE_DIR``; set
 ``NEURALFX_CACHE_DIR=off`` to disable it. Entries are keyed by a hash of the audio samples and of
@@ -10,13 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import platformdirs
 import torch
 
+from .atomic import atomic_path
+from .audio import AudioFileError, read_audio, to_mono
+from .device import compute_dtype, resolve_device
+from .layout import check_sample_rate, to_channels_first
 from .network import GramAccumulator, RandomNetwork, random_network
 from .settings import Settings
 from .spectral import frame_slice_spectrogram, n_frames
@@ -202,13 +210,78 @@ def style_statistics(audio: torch.Tensor, settings: Settings,
     return stats
 
 
+def statistics_for(audio: torch.Tensor, settings: Settings) -> StyleStatistics:
+    """:func:`style_statistics` of a mono style ``(samples,)`` at the analysis rate, on the
+    settings' device and in their precision (what a render of ``settings`` runs on)."""
+    device = resolve_device(settings.device)
+    return style_statistics(audio, settings, device,
+                            compute_dtype(settings.precision, device, settings.is_texture))
+
+
+def load_style(style: Any) -> tuple[np.ndarray, float] | None:
+    """A style as given (an audio file's path, an ``(array, sample_rate)`` tuple, or None) ->
+    ``(mono (samples,) float32, sample_rate)``, or None."""
+    if style is None:
+        return None
+    if isinstance(style, (str, os.PathLike)):
+        decoded, sample_rate = read_audio(style)
+        if decoded.shape[-1] == 0:
+            raise AudioFileError(f"{os.fspath(style)}: the style file has no samples")
+        return to_mono(decoded), sample_rate
+    if not isinstance(style, tuple):
+        raise TypeError(f"style must be a path or an (array, sample_rate) tuple, not "
+                        f"{type(style).__name__}")
+    if len(style) != 2:
+        raise TypeError("style must be a path or an (array, sample_rate) tuple")
+    array, sample_rate = style
+    sample_rate = check_sample_rate(sample_rate)
+    try:
+        x, _ = to_channels_first(array)
+    except (TypeError, RuntimeError, ValueError) as e:
+        raise type(e)(f"style array: {e}") from None
+    if x.shape[-1] == 0:
+        raise ValueError("style array: the style is empty")
+    return to_mono(x), sample_rate
+
+
+class StatisticsCache:
+    """One style's statistics, kept in memory for the settings last asked for.
+
+    Keyed by the style audio's identity (the object itself is held, so its id stays its own)
+    and by the statistics' parameters and precision. Thread-safe: overlapping calls for the
+    same key compute once, the others wait for that result.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entry: tuple[object, tuple, StyleStatistics] | None = None
+
+    @staticmethod
+    def key(settings: Settings) -> tuple:
+        return (*(getattr(settings, k) for k in STATISTICS_KEYS), settings.precision)
+
+    def get(self, style: object, settings: Settings,
+            compute: Callable[[], StyleStatistics]) -> StyleStatistics:
+        """The statistics of ``style`` for ``settings``: kept ones, else ``compute()``'s."""
+        key = self.key(settings)
+        with self._lock:
+            if self._entry is not None and self._entry[0] is style and self._entry[1] == key:
+                return self._entry[2]
+            stats = compute()
+            self._entry = (style, key, stats)
+            return stats
+
+    def put(self, style: object, settings: Settings, stats: StyleStatistics) -> None:
+        """Keep ``stats`` as the statistics of ``style`` for ``settings``."""
+        with self._lock:
+            self._entry = (style, self.key(settings), stats)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entry = None
+
+
 def _atomic_save(obj, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

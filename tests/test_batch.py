@@ -1,7 +1,8 @@
 """``neuralfx.batch``: the batch as a library, locally and on a local Ray runtime.
 
 The Ray tests share one runtime started by this module (2 CPUs, no dashboard, a small object
-store) and skip where Ray is not installed. Renders use tiny settings (well under a second).
+store), are marked ``heavy`` (``pytest -m heavy`` runs them; the default run skips them) and
+skip where Ray is not installed. Renders use tiny settings (well under a second).
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ import numpy as np
 import pytest
 
 from neuralfx import batch
-from neuralfx.batch import BatchError, BatchResult, Job, OutputOptions, RayOptions
+from neuralfx.batch import (
+    BatchError,
+    BatchResult,
+    Job,
+    OutputOptions,
+    RayOptions,
+    ray_executor,
+    ray_groups,
+)
+from neuralfx.batch import files as batch_files
 from neuralfx.effect import NeuralStyle
 from neuralfx.presets import load_preset
 from tests.test_cli import TINY_SETS, bad_files, invoke, read, tone, write
@@ -90,11 +100,13 @@ def test_plan_names_outputs_and_marks_clashes(tmp_path):
     with pytest.raises(BatchError, match="no audio files") as e:
         (tmp_path / "empty").mkdir()
         batch.plan([tmp_path / "empty"], tmp_path / "out")
-    assert e.value.option == "INPUT..."
-    with pytest.raises(BatchError, match="bogus"):
+    assert e.value.field == "inputs"
+    with pytest.raises(BatchError, match="bogus") as e:
         batch.plan([a], tmp_path / "out", template="{bogus}.wav")
-    with pytest.raises(BatchError, match="--bit-depth|bit depth"):
+    assert e.value.field == "name_template"
+    with pytest.raises(BatchError, match="bit depth") as e:
         OutputOptions("mp3", 24).check()
+    assert e.value.field == "bit_depth" and "--" not in str(e.value)
     assert [p["action"] for p in batch.dry_run(jobs)] == ["process", "fail"]
 
 
@@ -111,36 +123,41 @@ def test_result_exit_status():
 def test_a_committed_output_is_recognised_on_retry(tmp_path, style):
     # a Ray worker killed after giving the output its name: the retry does not render again
     src = write(tmp_path / "a.wav", tone(0.4, 22050), 22050)
-    board = batch.build_board(load_preset("style 0.01", **TINY), style)
-    worker = batch._Worker(1)
+    from neuralfx.batch.ray_worker import Worker
+    from neuralfx.options import RenderOptions
+
+    board = batch.chain_for(load_preset("style 0.01", **TINY), style)
+    worker = Worker(1)
     worker.board = board
     staging = tmp_path / "out" / ".staging"
     staging.mkdir(parents=True)
     job = Job(src, tmp_path / "out" / "a.wav")
-    first = worker.render_file([], job, staging / "0.wav", OutputOptions(), "error")
+    options = RenderOptions(precision="fp32")
+    first = worker.render_file([], options, job, staging / "0.wav", OutputOptions(), "error")
     assert first.status == "ok", first.error
     worker.board = None  # a retry must not render (it would fetch the chain and fail here)
-    again = worker.render_file([], Job(src, job.output), staging / "0.wav", OutputOptions(),
-                               "error")
+    again = worker.render_file([], options, Job(src, job.output), staging / "0.wav",
+                               OutputOptions(), "error")
     assert (again.status, again.duration) == ("ok", pytest.approx(0.4))
     # someone else's file under that name is never replaced
     other = Job(src, tmp_path / "out" / "b.wav")
     other.output.write_bytes(b"precious")
     (staging / "1.wav").write_bytes(b"rendered")
-    with pytest.raises(FileExistsError, match="--overwrite"):
-        batch._commit(staging / "1.wav", other, "error")
-    assert batch._commit(staging / "1.wav", other, "skip") == "skipped"
+    with pytest.raises(FileExistsError, match="policy for existing outputs is 'error'"):
+        batch_files.commit(staging / "1.wav", other, "error")
+    assert batch_files.commit(staging / "1.wav", other, "skip") == "skipped"
     assert other.output.read_bytes() == b"precious"
-    assert batch._commit(staging / "1.wav", other, "overwrite") == "ok"
+    assert batch_files.commit(staging / "1.wav", other, "overwrite") == "ok"
     assert other.output.read_bytes() == b"rendered"
 
 
 def test_executor_ray_without_ray_says_what_to_install(tmp_path, style, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     src = write(tmp_path / "a.wav", tone(0.3, 22050), 22050)
-    with pytest.raises(BatchError, match=r"pip install 'neuralfx\[ray\]'"):
+    with pytest.raises(BatchError, match=r"pip install 'neuralfx\[ray\]'") as e:
         batch.process_files([src], load_preset("style 0.01", **TINY), tmp_path / "out",
                             style=style, executor="ray")
+    assert e.value.field == "executor"
     result = invoke("process", src, "--style", style, "-o", tmp_path / "out", "-q",
                     *TINY_SETS, "--executor", "ray")
     assert result.exit_code == 2
@@ -153,6 +170,32 @@ def test_ray_options_need_the_ray_executor(tmp_path, style):
     result = invoke("process", src, "--style", style, "-o", tmp_path / "out", "-q",
                     "--address", "auto")
     assert result.exit_code == 2 and "--executor ray" in result.output
+    with pytest.raises(BatchError) as e:
+        batch.process_files([src], load_preset("style 0.01", **TINY), tmp_path / "out",
+                            style=style, ray=RayOptions(address="auto"))
+    assert e.value.field == "ray" and "--" not in str(e.value)
+
+
+def test_library_errors_name_fields_and_the_cli_names_flags(tmp_path, style):
+    src = write(tmp_path / "a.wav", tone(0.3, 22050), 22050)
+    preset = load_preset("style 0.01", **TINY)
+    for kwargs, field in [(dict(output=OutputOptions(fmt="xyz")), "format"),
+                          (dict(output=OutputOptions(sample_rate=100)), "sample_rate"),
+                          (dict(name_template="../{stem}.{ext}"), "name_template"),
+                          (dict(style=tmp_path / "nope.wav"), "style"),
+                          (dict(executor="dask"), "executor")]:
+        args = dict(dict(style=style), **kwargs)
+        with pytest.raises(BatchError) as e:
+            batch.process_files([src], preset, tmp_path / "out", **args)
+        assert e.value.field == field, (kwargs, e.value)
+        assert "--" not in str(e.value)
+    with pytest.raises(BatchError) as e:
+        batch.process_files([src], "no such preset", tmp_path / "out", style=style)
+    assert e.value.field == "preset"
+    assert not (tmp_path / "out").exists()
+    result = invoke("process", src, "--style", style, "-o", tmp_path / "out", "-q",
+                    "--sample-rate", "100")
+    assert result.exit_code == 2 and "--sample-rate" in result.output
 
 
 # --- the Ray executor --------------------------------------------------------------------------
@@ -176,6 +219,7 @@ def ray_runtime(tmp_path_factory):
     cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
+@pytest.mark.heavy
 def test_ray_runs_like_local_outputs_report_and_exit_status(tmp_path, style, ray_runtime,
                                                             one_thread):
     folder = tmp_path / "in"
@@ -211,20 +255,21 @@ class DiesOnce(NeuralStyle):
     """Kills its own worker process in the middle of its first render (a marker file says
     whether it has been done)."""
 
-    def process_many_channels_first(self, signals, sample_rates):
+    def process_many_channels_first(self, signals, sample_rates, *, options=None):
         if os.path.exists(self._marker):
             os.unlink(self._marker)
             os.kill(os.getpid(), signal.SIGKILL)
-        return super().process_many_channels_first(signals, sample_rates)
+        return super().process_many_channels_first(signals, sample_rates, options=options)
 
 
+@pytest.mark.heavy
 def test_ray_worker_killed_during_a_file_is_retried(tmp_path, style, ray_runtime, one_thread):
     src = inputs(tmp_path / "in", 2)
     preset = load_preset("style 0.01", **TINY)
     marker = tmp_path / "kill-once"
     marker.write_text("")
     fx = DiesOnce(style, preset)
-    object.__setattr__(fx, "_marker", str(marker))
+    fx._marker = str(marker)
     from neuralfx.chain import Pedalboard
 
     result = batch.process_files(src, Pedalboard([fx]), tmp_path / "ray", executor="ray",
@@ -239,6 +284,7 @@ def test_ray_worker_killed_during_a_file_is_retried(tmp_path, style, ray_runtime
         "in0_style-0.01.wav", "in1_style-0.01.wav"]
 
 
+@pytest.mark.heavy
 def test_ray_never_overwrites_existing_outputs(tmp_path, style, ray_runtime):
     a, b = inputs(tmp_path / "in", 2)
     out = tmp_path / "out"
@@ -250,7 +296,7 @@ def test_ray_never_overwrites_existing_outputs(tmp_path, style, ray_runtime):
                                      ray=RayOptions(files=files))
         assert [j.status for j in result.jobs] == ["failed", "ok" if files == "shared"
                                                    else "failed"]
-        assert "--overwrite" in result.jobs[0].error
+        assert "'overwrite'" in result.jobs[0].error
         assert (out / "in0_style-0.01.wav").read_bytes() == b"precious"
         if files == "shared":
             (out / "in1_style-0.01.wav").write_bytes(b"also precious")
@@ -260,6 +306,7 @@ def test_ray_never_overwrites_existing_outputs(tmp_path, style, ray_runtime):
     assert (out / "in1_style-0.01.wav").read_bytes() == b"also precious"
 
 
+@pytest.mark.heavy
 def test_ray_bad_address_fails_fast(tmp_path, style, ray_runtime):
     src = write(tmp_path / "a.wav", tone(0.3, 22050), 22050)
     t0 = time.perf_counter()
@@ -281,6 +328,7 @@ def long_file(folder: Path) -> Path:
     return write(folder / "long.wav", tone(3.3, 22050, channels=2, seed=5), 22050)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("extra", [dict(), dict(waveform_iterations=2)])
 def test_one_long_file_on_ray_chunk_tasks_equals_the_local_render(tmp_path, style, ray_runtime,
                                                                    one_thread, extra):
@@ -288,23 +336,22 @@ def test_one_long_file_on_ray_chunk_tasks_equals_the_local_render(tmp_path, styl
     preset = load_preset("style 0.01", **LONG, **extra)
     local = batch.process_files([src], preset, tmp_path / "local", style=style)
     used = []
-    from neuralfx import distributed
 
-    class Counting(distributed.RayGroupRunner):
-        def __call__(self, batches, style_, settings):
-            for result in super().__call__(batches, style_, settings):
+    class Counting(ray_groups.RayGroupRunner):
+        def __call__(self, groups, style_, settings):
+            for result in super().__call__(groups, style_, settings):
                 used.append(result.shape)
                 yield result
 
-    original = distributed.RayGroupRunner
-    distributed.RayGroupRunner = Counting
+    original = ray_groups.RayGroupRunner
+    ray_groups.RayGroupRunner = Counting
     try:  # 1 file, 2 workers: auto sends its chunks to the workers
         result = batch.process_files([src], preset, tmp_path / "ray", style=style,
                                      executor="ray")
     finally:
-        distributed.RayGroupRunner = original
+        ray_groups.RayGroupRunner = original
     assert [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
-    assert len(used) > 4  # chunk batches did go to the workers (one chunk per batch here)
+    assert len(used) > 4  # chunk groups did go to the workers (one chunk per group here)
     assert (result.jobs[0].duration, result.jobs[0].channels) == (pytest.approx(3.3), 2)
     assert np.array_equal(read(result.jobs[0].output)[0], read(local.jobs[0].output)[0])
     off = batch.process_files([src], preset, tmp_path / "off", style=style, executor="ray",
@@ -312,20 +359,19 @@ def test_one_long_file_on_ray_chunk_tasks_equals_the_local_render(tmp_path, styl
     assert np.array_equal(read(off.jobs[0].output)[0], read(local.jobs[0].output)[0])
 
 
+@pytest.mark.heavy
 def test_ray_worker_killed_during_a_chunk_task_is_retried(tmp_path, style, ray_runtime,
                                                           one_thread, monkeypatch):
     src = long_file(tmp_path / "in")
     preset = load_preset("style 0.01", **LONG)
-    from neuralfx import distributed
-
     killed = []
 
     def pid(actor) -> int:
         return ray_runtime.get(actor.__ray_call__.remote(lambda w: os.getpid()))
 
-    class KillsOnce(distributed.RayGroupRunner):
-        """Kills the worker of the first batch while its batches are in flight (the first
-        result is awaited right after the first batches are sent)."""
+    class KillsOnce(ray_groups.RayGroupRunner):
+        """Kills the worker of the first group while its groups are in flight (the first
+        result is awaited right after the first groups are sent)."""
 
         def __init__(self, ray, actors, new_actor=None):
             super().__init__(ray, actors, new_actor)
@@ -337,7 +383,7 @@ def test_ray_worker_killed_during_a_chunk_task_is_retried(tmp_path, style, ray_r
                 killed.append(actor)
             return super()._result(actor, ref)
 
-    monkeypatch.setattr(distributed, "RayGroupRunner", KillsOnce)
+    monkeypatch.setattr(ray_groups, "RayGroupRunner", KillsOnce)
     result = batch.process_files([src], preset, tmp_path / "ray", style=style, executor="ray",
                                  ray=RayOptions(chunks="on", workers=2, retries=2))
     assert killed and [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
@@ -347,44 +393,31 @@ def test_ray_worker_killed_during_a_chunk_task_is_retried(tmp_path, style, ray_r
 
 # --- one precision for the whole render ---------------------------------------------------------
 
-def test_pinned_precision_decides_auto_once_and_restores_the_effects(style):
-    from neuralfx.chain import Pedalboard
-    from neuralfx.distributed import pinned_precision
-
-    transfer = NeuralStyle(style, load_preset("style 0.01", **TINY))
-    texture = NeuralStyle(None, load_preset("texture", **TINY))
-    fixed = NeuralStyle(style, load_preset("style 0.01", **TINY), precision="fp32")
-    board = Pedalboard([transfer, Pedalboard([texture, fixed])])
-    before = [(fx.parameters, dict(fx._overrides)) for fx in (transfer, texture, fixed)]
-    for native, expected in [(True, "bf16"), (False, "fp32")]:
-        with pinned_precision(board, gpu=False, native_bf16=native):
-            assert [fx.precision for fx in (transfer, texture, fixed)] == [expected, "fp32",
-                                                                            "fp32"]
-        assert [(fx.parameters, fx._overrides) for fx in (transfer, texture, fixed)] == before
-    anywhere = NeuralStyle(style, load_preset("style 0.01", **TINY), device="auto")
-    with pinned_precision(Pedalboard([transfer, anywhere]), gpu=True, native_bf16=True):
-        # device = "auto" runs on the GPU workers, "cpu" on their CPUs
-        assert (transfer.precision, anywhere.precision) == ("bf16", "fp32")
-    transfer.preset = load_preset("style 0.01", **TINY, precision="fp32")
-    assert transfer.precision == "fp32"  # the pin left no override behind
+def test_a_ray_render_decides_auto_once_bf16_only_on_cpus_that_all_have_it():
+    assert ray_executor.render_precision(gpu=False, native_bf16=True) == "bf16"
+    assert ray_executor.render_precision(gpu=False, native_bf16=False) == "fp32"
+    assert ray_executor.render_precision(gpu=True, native_bf16=True) == "fp32"
 
 
+@pytest.mark.heavy
 def test_cluster_native_bf16_asks_every_worker(style, ray_runtime, monkeypatch):
     from neuralfx import device
+    from neuralfx.batch.ray_worker import Worker
 
-    actors = [ray_runtime.remote(batch._Worker).remote(1) for _ in range(2)]
+    actors = [ray_runtime.remote(Worker).remote(1) for _ in range(2)]
     try:
         workers = ray_runtime.get([a.native_bf16.remote() for a in actors])
         assert workers == [device.cpu_has_native_bf16()] * 2  # one machine here
         monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: False)  # this process only
-        assert batch._cluster_native_bf16(ray_runtime, actors) is False
+        assert ray_executor.cluster_native_bf16(ray_runtime, actors) is False
         monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: True)
-        assert batch._cluster_native_bf16(ray_runtime, actors) is all(workers)
+        assert ray_executor.cluster_native_bf16(ray_runtime, actors) is all(workers)
     finally:
         for a in actors:
             ray_runtime.kill(a)
 
 
+@pytest.mark.heavy
 def test_ray_renders_in_the_precision_the_driver_decided_for_all(tmp_path, style, ray_runtime,
                                                                   one_thread, monkeypatch):
     """A driver with AVX512-BF16 and workers without it: ``auto`` is fp32 for the whole render
@@ -393,7 +426,7 @@ def test_ray_renders_in_the_precision_the_driver_decided_for_all(tmp_path, style
 
     src = long_file(tmp_path / "in")
     monkeypatch.setattr(device, "cpu_has_native_bf16", lambda: True)
-    monkeypatch.setattr(batch, "_cluster_native_bf16", lambda ray, actors: False)
+    monkeypatch.setattr(ray_executor, "cluster_native_bf16", lambda ray, actors: False)
     auto = batch.process_files([src], load_preset("style 0.01", **LONG), tmp_path / "auto",
                                style=style)
     fp32 = batch.process_files([src], load_preset("style 0.01", **LONG, precision="fp32"),
@@ -406,3 +439,68 @@ def test_ray_renders_in_the_precision_the_driver_decided_for_all(tmp_path, style
                                      ray=RayOptions(chunks=chunks))
         assert [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
         assert np.array_equal(read(result.jobs[0].output)[0], expected), chunks
+
+
+class RecordsOptions(NeuralStyle):
+    """Appends the precision of the options each render gets to a file (in the worker)."""
+
+    def process_many_channels_first(self, signals, sample_rates, *, options=None):
+        with open(self._record, "a") as f:
+            f.write(f"{options.precision if options else None}\n")
+        return super().process_many_channels_first(signals, sample_rates, options=options)
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("native", [True, False])
+def test_the_drivers_precision_reaches_every_worker(tmp_path, style, ray_runtime, native,
+                                                    monkeypatch):
+    from neuralfx.chain import Pedalboard
+
+    src = inputs(tmp_path / "in", 2)
+    monkeypatch.setattr(ray_executor, "cluster_native_bf16", lambda ray, actors: native)
+    fx = RecordsOptions(style, load_preset("style 0.01", **TINY))
+    fx._record = str(tmp_path / "record.txt")
+    result = batch.process_files(src, Pedalboard([fx]), tmp_path / "out", executor="ray",
+                                 ray=RayOptions(chunks="off"))
+    assert [j.status for j in result.jobs] == ["ok", "ok"], [j.error for j in result.jobs]
+    expected = "bf16" if native else "fp32"
+    assert (tmp_path / "record.txt").read_text().split() == [expected, expected]
+
+
+def effect_state(board) -> list:
+    """What a render must leave as it was on every neural effect of a chain."""
+    from neuralfx.chain import neural_effects
+
+    return [(sorted(vars(fx)), fx.parameters, fx.preset, fx.style, fx.progress)
+            for fx in neural_effects(board)]
+
+
+def test_a_local_render_leaves_the_chain_unchanged(tmp_path, style):
+    from pedalboard import Gain
+
+    from neuralfx.chain import Pedalboard
+
+    progress = []
+    board = Pedalboard([Gain(-1), NeuralStyle(style, load_preset("style 0.01", **TINY),
+                                              progress=progress.append),
+                        Pedalboard([NeuralStyle(None, load_preset("texture", **TINY))])])
+    before = effect_state(board)
+    result = batch.process_files(inputs(tmp_path / "in", 2), board, tmp_path / "out",
+                                 batch_files=2)
+    assert [j.status for j in result.jobs] == ["ok", "ok"], [j.error for j in result.jobs]
+    assert effect_state(board) == before
+    assert progress  # without a listener, the effect's own progress is called
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("chunks", ["on", "off"])
+def test_a_ray_render_leaves_the_chain_unchanged(tmp_path, style, ray_runtime, chunks):
+    from neuralfx.chain import Pedalboard
+
+    board = Pedalboard([NeuralStyle(style, load_preset("style 0.01", **LONG),
+                                    progress=lambda p: None)])
+    before = effect_state(board)
+    result = batch.process_files([long_file(tmp_path / "in")], board, tmp_path / "out",
+                                 executor="ray", ray=RayOptions(chunks=chunks))
+    assert [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
+    assert effect_state(board) == before

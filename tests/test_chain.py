@@ -13,7 +13,10 @@ except ImportError:
     from conftest import TINY
 
 import neuralfx
-from neuralfx.effect import StreamingError
+import neuralfx.effect
+from neuralfx.chain import neural_effects
+from neuralfx.layout import StreamingError
+from neuralfx.options import RenderOptions
 
 SR = 22050
 TINY = dict(TINY, n_fft=512, hop_length=128)
@@ -243,7 +246,7 @@ def test_chain_from_two_threads(fx):
         np.testing.assert_array_equal(y, expected)
 
 
-# --- several signals at once (shared batches) --------------------------------------------------
+# --- several signals at once (shared groups of chunks) -----------------------------------------
 
 def test_process_many_equals_processing_each_signal(fx):
     signals = [signal(seconds=0.5, seed=1), signal(sr=44100, seconds=0.3, channels=1, seed=2)[0],
@@ -289,3 +292,38 @@ def test_from_preset_with_a_ready_effect(fx):
         neuralfx.Pedalboard.from_preset(3, effect=fx)
     with pytest.raises(KeyError, match="nope"):
         neuralfx.Pedalboard.from_preset("nope", effect=fx)
+
+
+# --- render options and the chain's effects ------------------------------------------------------
+
+def test_options_reach_every_neural_effect_nested_ones_included(style, fx, monkeypatch):
+    precisions = []
+    real = neuralfx.effect.render_signals
+
+    def capture(signals, stats, settings, **kwargs):
+        precisions.append(settings.precision)
+        return real(signals, stats, settings, **kwargs)
+
+    monkeypatch.setattr(neuralfx.effect, "render_signals", capture)
+    inner = neuralfx.NeuralStyle(style, **TINY)
+    board = neuralfx.Pedalboard([fx, pedalboard.Gain(-1),
+                                 neuralfx.Mix([neuralfx.Pedalboard([]),
+                                               neuralfx.Pedalboard([inner])])])
+    x = signal(seconds=0.3)
+    options = RenderOptions(precision="fp32")
+    board(x, SR, options=options)
+    board.process_channels_first(x, SR, options=options)
+    board.process_many([x, x[0]], [SR, 44100], options=options)
+    board.process_many_channels_first([x], [SR], options=options)
+    assert precisions == ["fp32"] * 8  # two effects, four calls
+    assert fx.precision == inner.precision == "auto"
+
+
+def test_neural_effects_lists_a_chains_effects_in_order(style, fx):
+    other = neuralfx.NeuralStyle(style, **TINY)
+    board = neuralfx.Pedalboard([pedalboard.Gain(1), other,
+                                 neuralfx.Mix([neuralfx.Pedalboard([fx]), pedalboard.Gain(2)])])
+    found = neural_effects(board)
+    assert len(found) == 2 and found[0] is other and found[1] is fx
+    assert neural_effects(fx)[0] is fx and len(neural_effects(fx)) == 1
+    assert neural_effects(neuralfx.Pedalboard([pedalboard.Gain(1)])) == []

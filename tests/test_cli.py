@@ -19,8 +19,8 @@ from pedalboard.io import AudioFile
 from typer.testing import CliRunner
 
 from neuralfx.cli import app
-from neuralfx.progress import Ui
-from neuralfx.tools import example_file
+from neuralfx.cli.demo import example_file
+from neuralfx.cli.progress import Ui
 
 TINY_SETS = ["--set", "n_filters=32", "--set", "iterations=2", "--set",
              "griffin_lim_iterations=2", "--set", "chunk_seconds=2", "--set",
@@ -168,25 +168,25 @@ def test_post_effect_from_the_command_line_is_applied(tmp_path, style):
 
 
 def test_chain_order_cli_and_preset_effects(tmp_path, style, monkeypatch):
-    import neuralfx.chain
+    from neuralfx.chain import Pedalboard
     from neuralfx.presets import load_preset
 
-    built = []
+    rendered = []
+    real = Pedalboard.process
 
-    class Spy(neuralfx.chain.Pedalboard):
-        def __init__(self, plugins=None):
-            built.append([type(p).__name__ for p in plugins])
-            super().__init__(plugins)
+    def spy(self, *args, **kwargs):
+        rendered.append([type(p).__name__ for p in self])
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(neuralfx.chain, "Pedalboard", Spy)
+    monkeypatch.setattr(Pedalboard, "process", spy)
     src = write(tmp_path / "a.wav", tone(0.5, 22050), 22050)
     result = process([src], style, tmp_path / "out", "--preset", "mastered",
                      "--pre", "Gain(gain_db=1)", "--post", "Gain(gain_db=-1)")
     assert result.exit_code == 0, result.output
     mastered = load_preset("mastered")
     assert mastered.pre and mastered.post
-    assert built == [["Gain", *(p["plugin"] for p in mastered.pre), "NeuralStyle",
-                      *(p["plugin"] for p in mastered.post), "Gain"]]
+    assert rendered == [["Gain", *(p["plugin"] for p in mastered.pre), "NeuralStyle",
+                         *(p["plugin"] for p in mastered.post), "Gain"]]
 
 
 def test_style_statistics_are_computed_once_per_batch(tmp_path, style, monkeypatch):
@@ -238,14 +238,14 @@ def test_bad_files_fail_alone_and_the_batch_goes_on(tmp_path, style):
 
 
 def test_files_rendered_together_match_files_rendered_alone(tmp_path, style, monkeypatch):
-    # --batch-files groups files so their chunks share the optimiser's batches (a GPU's default)
+    # --batch-files renders files together, their chunks sharing the engine's groups (GPU default)
     from neuralfx.chain import Pedalboard
 
     groups = []
     real = Pedalboard.process_many
 
-    def spy(self, signals, rates, *args):
-        out = real(self, signals, rates, *args)
+    def spy(self, signals, rates, *args, **kwargs):
+        out = real(self, signals, rates, *args, **kwargs)
         groups.append(len(out))
         return out
 
@@ -279,7 +279,9 @@ def test_existing_outputs_are_never_overwritten_without_a_flag(tmp_path, style):
     assert result.exit_code == 1
     assert target.read_bytes() == b"precious"
     failed = [f for f in json.loads(result.stdout)["files"] if f["status"] == "failed"]
-    assert len(failed) == 1 and "--overwrite" in failed[0]["error"]
+    # the report says why, in the library's terms (the policy and its choices)
+    assert len(failed) == 1 and "exists" in failed[0]["error"]
+    assert "'overwrite'" in failed[0]["error"] and "'skip'" in failed[0]["error"]
     assert (out / "b_style-0.01.wav").is_file()  # the other file was done
 
     result = process([src, other], style, out, "--skip-existing", "--json")

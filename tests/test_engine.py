@@ -3,6 +3,7 @@
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -90,8 +91,8 @@ def test_texture_needs_a_length(settings, stats):
         render(None, stats, settings)
 
 
-def test_long_input_is_chunked_and_batched(stats):
-    s = Settings(**TINY).replace(memory_budget_mb=1)  # one chunk per batch
+def test_long_input_is_chunked_and_grouped(stats):
+    s = Settings(**TINY).replace(memory_budget_mb=1)  # one chunk per group
     events = []
     out = render(noise(7.3)[None], stats, s, progress=events.append)
     assert out.shape[-1] == int(7.3 * SR)
@@ -140,19 +141,19 @@ def test_network_weights_are_fixed_by_the_seed():
     assert not torch.equal(a.weights[0], c.weights[0])
 
 
-def test_batching_does_not_change_a_chunk(stats):
-    # Chunks are independent problems: the same chunk optimised alone and inside a batch
+def test_grouping_does_not_change_a_chunk(stats):
+    # Chunks are independent problems: the same chunk optimised alone and inside a group
     # follows the same path (per-chunk L-BFGS history and line search).
     s = Settings(**TINY)
     net = random_network(s.n_bins, s.n_filters, s.kernel_sizes, s.seed)
     content = torch.stack([log_spectrogram(noise(0.6, seed=k), s.n_fft, s.hop_length)
                            for k in range(3)])
     x0 = torch.randn(content.shape, generator=torch.Generator().manual_seed(0)) * 1e-3
-    batched, fb = lbfgs(Objective(net, stats.grams, content, 0.01), x0, 8)
+    grouped, fb = lbfgs(Objective(net, stats.grams, content, 0.01), x0, 8)
     for k in range(3):
         alone, fa = lbfgs(Objective(net, stats.grams, content[k:k + 1], 0.01), x0[k:k + 1], 8)
         assert fb[k] <= fa[0] * (1 + 1e-3)
-        assert torch.allclose(batched[k], alone[0], rtol=1e-3, atol=1e-4)
+        assert torch.allclose(grouped[k], alone[0], rtol=1e-3, atol=1e-4)
 
 
 def quadratic(scale):
@@ -210,10 +211,10 @@ def test_exact_objective_shares_the_targets_and_drops_the_bf16_rounding(stats):
     assert torch.allclose(exact(x + step)[0] - f_exact, predicted, rtol=0.05)
 
 
-@pytest.mark.parametrize("chunks, per_batch, sizes", [
+@pytest.mark.parametrize("chunks, per_group, sizes", [
     (7, 4, [4, 3]), (9, 4, [3, 3, 3]), (8, 4, [4, 4]), (3, 12, [3]), (5, 1, [1] * 5)])
-def test_batches_are_even_and_within_the_budget(chunks, per_batch, sizes, monkeypatch):
-    monkeypatch.setattr(engine, "group_size", lambda *args: per_batch)
+def test_groups_are_even_and_within_the_budget(chunks, per_group, sizes, monkeypatch):
+    monkeypatch.setattr(engine, "group_size", lambda *args: per_group)
     signal = SimpleNamespace(plan=SimpleNamespace(length=431))
     items = [(signal, i, 0) for i in range(chunks)]
     spans = list(engine._groups(items, Settings(), torch.device("cpu")))
@@ -222,15 +223,15 @@ def test_batches_are_even_and_within_the_budget(chunks, per_batch, sizes, monkey
     assert all(a == b for (_, a), (b, _) in zip(spans, spans[1:]))
 
 
-def test_a_cpu_batch_holds_about_four_classic_chunks():
+def test_a_cpu_group_holds_about_four_classic_chunks():
     # more run slower per frame on a CPU (BENCHMARKS.md, "Long styles and long files")
     s = Settings()
     assert engine.group_size(s, s.chunk_frames + 2 * s.edge_frames, torch.device("cpu")) == 4
     assert engine.group_size(s.replace(memory_budget_mb=4096), 441, torch.device("cpu")) > 4
 
 
-def test_several_signals_share_batches_and_match_single_renders(settings, stats):
-    # what lets a GPU fill one batch with chunks of many files
+def test_several_signals_share_groups_and_match_single_renders(settings, stats):
+    # what lets a GPU fill one group with chunks of many files
     signals = [noise(0.7, seed=1)[None], torch.stack([noise(1.9, seed=2), tone(1.9)]),
                noise(0.4, seed=3)[None]]
     together = render_many(signals, stats, settings)
@@ -437,7 +438,7 @@ def test_style_start_has_the_style_spectrum_and_is_seeded(settings, monkeypatch)
     assert torch.equal(starts[0], starts[2])
 
 
-def test_gram_accumulator_pools_batches():
+def test_gram_accumulator_pools_pieces():
     f = torch.rand(3, 8, 10)
     acc = GramAccumulator()
     acc.add([f[:2]])
@@ -815,7 +816,7 @@ def test_settings_errors_name_field_value_and_range():
     assert Settings(kernel_sizes=5).kernel_sizes == (5,)
 
 
-# --- the split engine: batches run elsewhere, joined here -----------------------------------
+# --- the split engine: groups run elsewhere, joined here ------------------------------------
 
 @pytest.fixture
 def one_thread():
@@ -827,20 +828,20 @@ def one_thread():
 
 
 class PickledRunner(GroupRunner):
-    """Runs every batch after a round trip through pickle (as a Ray task would), computing
+    """Runs every group after a round trip through pickle (as a Ray task would), computing
     them out of order and yielding them in order."""
 
     def __init__(self, parallel: int = 1) -> None:
         self.parallel, self.calls = parallel, 0
 
-    def __call__(self, batches, style, settings):
+    def __call__(self, groups, style, settings):
         import pickle
 
-        batches = [pickle.loads(pickle.dumps(b)) for b in batches]
-        self.calls += len(batches)
-        results = {k: run_group(batches[k], style, settings)
-                   for k in reversed(range(len(batches)))}
-        yield from (results[k] for k in range(len(batches)))
+        groups = [pickle.loads(pickle.dumps(g)) for g in groups]
+        self.calls += len(groups)
+        results = {k: run_group(groups[k], style, settings)
+                   for k in reversed(range(len(groups)))}
+        yield from (results[k] for k in range(len(groups)))
 
 
 @pytest.mark.parametrize("extra", [dict(), dict(waveform_iterations=2, init="content",
@@ -854,9 +855,61 @@ def test_split_engine_equals_the_local_render(stats, extra, one_thread):
     texture = dict(n_samples=int(3.1 * SR), channels=2)
     assert torch.equal(render(None, stats, s, runner=PickledRunner(), **texture),
                        render(None, stats, s, **texture))
-    # more workers: smaller batches, the same chunks up to float rounding
+    # more workers: smaller groups, the same chunks up to float rounding
     wide = s.replace(memory_budget_mb=0)
     runner = PickledRunner(parallel=2)
     out = render(x, stats, wide, runner=runner)
     assert runner.calls >= 2
     assert torch.allclose(out, render(x, stats, wide), atol=1e-4)
+
+
+# --- whole signals and their channels ---------------------------------------------------------
+
+@pytest.fixture
+def rendered_channels(monkeypatch):
+    """Channels per signal of each engine render (None for a texture)."""
+    seen = []
+    real = engine.render_many
+
+    def spy(contents, *args, **kwargs):
+        seen.append([None if c is None else c.shape[0] for c in contents])
+        return real(contents, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "render_many", spy)
+    return seen
+
+
+def test_signals_render_each_distinct_sounding_channel_once(settings, stats,
+                                                            rendered_channels):
+    x, y = noise(0.5, seed=3).numpy(), noise(0.5, seed=4).numpy()
+    signal = np.stack([x, y, x, np.zeros_like(x)])
+    out, _ = engine.render_signals([signal, x[None]], stats, settings)
+    assert rendered_channels == [[2, 1]]  # the copy and the silent channel cost nothing
+    assert out.shape == signal.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(out[0], out[2])
+    distinct = engine.render_signals([np.stack([x, y])], stats, settings)[0]
+    np.testing.assert_array_equal(out[:2], distinct)
+    assert np.any(out[1]) and not np.array_equal(out[0], out[1]) and not np.any(out[3])
+
+
+def test_silent_signals_are_not_rendered(settings, stats, rendered_channels):
+    out = engine.render_signals([np.zeros((2, 5000), np.float32)], stats, settings)
+    assert rendered_channels == [] and out[0].shape == (2, 5000) and not np.any(out[0])
+
+
+def test_a_texture_is_rendered_mono_and_repeated_to_every_channel(settings, stats,
+                                                                  rendered_channels):
+    texture = settings.replace(content_weight=0.0, envelope_weight=0.0)
+    signals = [np.zeros((3, 6000), np.float32), np.zeros((1, 4000), np.float32)]
+    out = engine.render_signals(signals, stats, texture)
+    assert rendered_channels == [[None, None]]
+    assert [o.shape for o in out] == [(3, 6000), (1, 4000)]
+    assert np.any(out[0][0]) and all(np.array_equal(out[0][0], c) for c in out[0])
+
+
+def test_a_diverged_render_is_an_error(settings, stats, monkeypatch):
+    monkeypatch.setattr(engine, "render_many",
+                        lambda contents, *a, **k: [torch.full(c.shape, float("nan"))
+                                                   for c in contents])
+    with pytest.raises(RuntimeError, match="NaN or infinite"):
+        engine.render_signals([noise(0.3).numpy()[None]], stats, settings)

@@ -106,3 +106,64 @@ def test_loudness_of_more_than_five_channels_matches_bs1770_gating():
     six = np.concatenate([x, x])  # beyond pyloudnorm's five channels, every weight is 1.0
     assert A.loudness(six, 44100) == pytest.approx(A.loudness(x, 44100) + 10 * math.log10(2),
                                                    abs=1e-6)
+
+
+# --- levelling an effect's output -------------------------------------------------------------
+
+def panned(seconds=1.0, sr=44100):
+    x = noise(seconds, sr, seed=1)
+    x[1] *= 0.25
+    return x
+
+
+def test_level_matches_the_input_loudness_and_keeps_the_channel_balance():
+    dry, wet = panned(), noise(1.0, level=0.5, seed=2)  # the wet channels at one level
+    out = A.level(dry, wet, 44100, mix=1.0, match_loudness=True, balance_channels=True)
+    assert out.dtype == np.float32 and out.shape == dry.shape
+    assert A.loudness(out, 44100) == pytest.approx(A.loudness(dry, 44100), abs=0.1)
+    balance = A.loudness(dry[1:], 44100) - A.loudness(dry[:1], 44100)
+    assert A.loudness(out[1:], 44100) - A.loudness(out[:1], 44100) == pytest.approx(balance,
+                                                                                    abs=0.1)
+    unbalanced = A.level(dry, wet, 44100, mix=1.0, match_loudness=True, balance_channels=False)
+    assert A.loudness(unbalanced[1:], 44100) == pytest.approx(A.loudness(unbalanced[:1], 44100),
+                                                              abs=0.5)
+
+
+def test_level_without_matching_keeps_the_wet_loudness():
+    dry, wet = panned(), noise(1.0, level=0.05, seed=2)
+    out = A.level(dry, wet, 44100, mix=1.0, match_loudness=False, balance_channels=True)
+    assert A.loudness(out, 44100) == pytest.approx(A.loudness(wet, 44100), abs=0.1)
+
+
+def test_level_keeps_a_silent_channel_silent():
+    dry, wet = panned(), noise(1.0, level=0.3, seed=2)
+    dry[1] = 0
+    out = A.level(dry, wet, 44100, mix=1.0, match_loudness=True, balance_channels=True)
+    assert not np.any(out[1]) and np.any(out[0])
+
+
+def test_level_mixes_dry_and_wet_linearly():
+    dry, wet = panned(), noise(1.0, level=0.1, seed=2)
+    np.testing.assert_array_equal(
+        A.level(dry, wet, 44100, mix=0.0, match_loudness=False, balance_channels=True), dry)
+    half = A.level(dry, wet, 44100, mix=0.5, match_loudness=False, balance_channels=False)
+    np.testing.assert_allclose(half, 0.5 * dry + 0.5 * wet, atol=1e-6)
+
+
+@pytest.mark.parametrize("dry_peak", [0.5, 1.5])
+def test_level_keeps_peaks_within_the_ceiling_of_the_input(dry_peak):
+    dry = noise(1.0, seed=1)
+    dry *= dry_peak / np.max(np.abs(dry))
+    wet = noise(1.0, level=0.9, seed=2)
+    out = A.level(dry, wet, 44100, mix=1.0, match_loudness=True, balance_channels=True)
+    assert A.peak_ceiling(dry) == max(A.PEAK_CEILING, dry_peak) == pytest.approx(
+        max(10 ** (-0.1 / 20), dry_peak), rel=1e-6)
+    assert np.max(np.abs(out)) <= A.peak_ceiling(dry) + 1e-7
+
+
+def test_match_and_limit_reaches_the_reference_within_the_ceiling():
+    quiet, loud = noise(1.0, level=0.01, seed=1), noise(1.0, level=0.08, seed=2)
+    assert np.max(np.abs(quiet)) * 8 > 0.3  # matched alone it would pass the ceiling
+    out = A.match_and_limit(quiet, A.analyse_loudness(loud, 44100), 44100, 0.3)
+    assert np.max(np.abs(out)) <= 0.3 and out.dtype == np.float32
+    assert A.loudness(out, 44100) == pytest.approx(A.loudness(loud, 44100), abs=0.2)

@@ -304,6 +304,9 @@ def test_readme_presets_example_runs():
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     namespace: dict = {}
     exec(code.replace('"rain.wav"', repr(str(path("texture.wav")))), namespace)  # noqa: S102
-    assert namespace["fx"].preset == "user:rain 0.02"
-    assert namespace["fx"].content_weight == 0.02
-    assert len(namespace["board"]) == len(namespace["m"].pre) + 1 + len(namespace["m"].post)
+    from neuralfx.presets import load_preset
+
+    fx, mastered = namespace["fx"], load_preset("mastered")
+    assert (fx.content_weight, fx.iterations) == (0.02, 120)
+    assert load_preset("user:rain 0.02").settings == fx.settings  # saved as it was made
+    assert len(namespace["board"]) == len(mastered.pre) + 1 + len(mastered.post)

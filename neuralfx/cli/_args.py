@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..batch import EXIT_FAILED, BatchError, BatchResult, message
-from ..progress import Ui
+from .progress import Ui
 
 PLUGIN_SYNTAX = (
     'Effect specs are Name(param=value, ...) with pedalboard effect names and literal values, '
@@ -40,7 +40,7 @@ def note(text: str) -> None:
 def preset_overrides(sets: list[str] | None, seed: int | None = None,
                      device: str | None = None) -> dict[str, Any]:
     """``--set key=value`` options (typed by the preset module), then ``--seed``/``--device``."""
-    from ..presets import parse_overrides
+    from .overrides import parse_overrides
 
     try:
         out = parse_overrides(sets or [])
@@ -81,7 +81,7 @@ def check_device(preset) -> None:
 
 def plugin_specs(specs: list[str] | None, option: str) -> list:
     """``--pre``/``--post`` texts as validated plugin specs (parsed with ``ast``, never run)."""
-    from ..plugins import parse_plugin_spec
+    from ..presets.plugins import parse_plugin_spec
 
     out = []
     for spec in specs or []:
@@ -94,18 +94,37 @@ def plugin_specs(specs: list[str] | None, option: str) -> list:
 
 def plugins(specs: list[str] | None, option: str) -> list:
     """``--pre``/``--post`` texts as pedalboard effects."""
-    from ..plugins import plugin_from_dict
+    from ..presets.plugins import plugin_from_dict
 
     return [plugin_from_dict(s) for s in plugin_specs(specs, option)]
 
 
+# the command-line option of each field the library's errors name
+FLAGS = {
+    "inputs": "INPUT...", "style": "--style", "preset": "--preset", "format": "--format",
+    "bit_depth": "--bit-depth", "sample_rate": "--sample-rate", "quality": "--quality",
+    "name_template": "--name-template", "executor": "--executor", "address": "--address",
+    "workers": "--workers", "files": "--ray-files", "chunks": "--ray-chunks",
+    "ray": "--address / --workers / --ray-files / --ray-chunks", "policy":
+    "--skip-existing / --overwrite", "duration": "--duration", "channels": "--channels",
+    "output": "--output",
+}
+# what the command line adds to the library's message, per field
+ADVICE = {"ray": "pass --executor ray"}
+
+
 @contextlib.contextmanager
-def usage_errors() -> Iterator[None]:
-    """The batch library's errors about the batch as a whole are usage errors (exit 2)."""
+def usage_errors(flags: dict[str, str] | None = None,
+                 advice: dict[str, str] | None = None) -> Iterator[None]:
+    """The batch library's errors about the batch as a whole are usage errors (exit 2) naming
+    the option of their field (:data:`FLAGS`, updated with ``flags``), with the command
+    line's advice for it (:data:`ADVICE`, updated with ``advice``)."""
     try:
         yield
     except BatchError as e:
-        raise usage_error(str(e), e.option) from None
+        hint = dict(ADVICE, **(advice or {})).get(e.field or "")
+        raise usage_error(f"{e}; {hint}" if hint else str(e),
+                          dict(FLAGS, **(flags or {})).get(e.field or "")) from None
 
 
 def report(result: BatchResult, ui: Ui, as_json: bool, extra: dict[str, Any]) -> int:

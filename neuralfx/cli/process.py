@@ -23,18 +23,15 @@ from ..batch import (
     BatchError,
     OutputOptions,
     RayOptions,
-    build_board,
     check_executor,
     check_template,
     dry_run,
     import_ray,
-    name_values,
-    plan,
+    plan_batch,
     resolve_style,
     run_jobs,
     with_path,
 )
-from ..progress import Ui
 from ._app import app
 from ._args import (
     PLUGIN_SYNTAX,
@@ -46,6 +43,7 @@ from ._args import (
     usage_error,
     usage_errors,
 )
+from .progress import Ui
 
 
 @app.command(
@@ -112,7 +110,7 @@ def process(
                                       "and whether it would be processed, skipped or fail."),
     batch_files: int = typer.Option(0, "--batch-files", min=0,
                                     help="Render up to N files together, their chunks sharing "
-                                         "the optimiser's batches (fills a GPU). Default 0: "
+                                         "the engine's groups (fills a GPU). Default 0: "
                                          f"{GPU_BATCH_FILES} on a GPU, 1 on a CPU."),
     executor: str = typer.Option("local", "--executor",
                                  help="local: this process. ray: one task per file on a Ray "
@@ -177,22 +175,21 @@ def process(
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from None
 
-    values = name_values(preset_obj.name, style, preset_obj.settings.seed)
-    with usage_errors():
-        jobs = plan(inputs, output_dir, recursive=recursive, template=name_template, fmt=fmt,
-                    values=values)
+    advice = {} if recursive else {"inputs": "--recursive searches them"}
+    with usage_errors(advice=advice):
+        batch = plan_batch(inputs, preset_obj, output_dir, style=style, pre=pre_cli,
+                           post=post_cli, recursive=recursive, name_template=name_template,
+                           output=output)
     policy = "skip" if skip_existing else "overwrite" if overwrite else "error"
     if dry_run:
-        raise typer.Exit(_dry_run(jobs, policy, as_json))
+        raise typer.Exit(_dry_run(batch.jobs, policy, as_json))
 
     ui = Ui(quiet)
-    with usage_errors():
-        board = build_board(preset_obj, style, pre=pre_cli, post=post_cli,
-                            progress=ui.on_progress)
-    for job in jobs:
+    for job in batch.jobs:
         if job.status == "failed":
             ui.error(escape(with_path(job.source, job.error or "")))
-    ui.print(f"neuralfx {__version__}: {len(jobs)} file(s), preset {escape(preset_obj.name)!r}"
+    ui.print(f"neuralfx {__version__}: {len(batch.jobs)} file(s), preset "
+             f"{escape(preset_obj.name)!r}"
              + (f", style {escape(str(style))}" if style is not None else "")
              + f" -> {escape(str(output_dir))}"
              + (f" on Ray ({ray_files} files)" if executor == "ray" else ""))
@@ -201,8 +198,8 @@ def process(
     quiet_stdout = contextlib.redirect_stdout(sys.stderr) if executor == "ray" else (
         contextlib.nullcontext())
     with ui, usage_errors(), quiet_stdout:
-        result = run_jobs(jobs, board, output=output, policy=policy, executor=executor,
-                          batch_files=batch_files, listener=ui, ray=ray)
+        result = run_jobs(batch.jobs, batch.board, output=output, policy=policy,
+                          executor=executor, batch_files=batch_files, listener=ui, ray=ray)
     raise typer.Exit(report(result, ui, as_json, dict(
         preset=preset_obj.name, style=str(style) if style else None, output_dir=str(output_dir),
         seconds=round(result.seconds, 3), settings=preset_obj.settings.as_dict())))

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
-from ..batch import BatchResult
-from ..progress import Ui
+from ..batch import (
+    BIT_DEPTHS,
+    FORMATS,
+    BatchError,
+    BatchResult,
+    Job,
+    Listener,
+    OutputOptions,
+    bit_depth_for,
+    chain_for,
+    describe_error,
+    source_bit_depth,
+    terminate_as_interrupt,
+    write_output,
+)
 from ..settings import TEXTURE_OVERRIDES
-from ..tools import check_texture, render_texture
 from ._app import app
 from ._args import (
     PLUGIN_SYNTAX,
@@ -21,6 +36,11 @@ from ._args import (
     report,
     usage_errors,
 )
+from .progress import Ui
+
+MAX_TEXTURE_SECONDS = 24 * 3600
+MAX_CHANNELS = 64
+FLAGS = {"style": "STYLE"}  # the style is this command's argument
 
 
 @app.command(
@@ -64,7 +84,7 @@ def texture(
 
     Example: neuralfx texture rain.wav --duration 60 -o rain_60s.wav
     """
-    with usage_errors():
+    with usage_errors(FLAGS):
         check_texture(style, output, duration, channels, bit_depth, sample_rate, overwrite)
     # a texture has no content: its content and envelope weights are 0
     overrides = dict(preset_overrides(sets, seed, device), **TEXTURE_OVERRIDES)
@@ -72,7 +92,7 @@ def texture(
     check_device(preset_obj)
     post_cli = plugins(post, "--post")
     ui = Ui(quiet)
-    with ui, usage_errors():
+    with ui, usage_errors(FLAGS):
         job = render_texture(style, output, duration, preset_obj, channels=channels,
                              sample_rate=sample_rate, bit_depth=bit_depth, quality=quality,
                              post=post_cli, listener=ui)
@@ -83,3 +103,73 @@ def texture(
                   dict(preset=preset_obj.name, style=str(style),
                   settings=preset_obj.settings.as_dict()))
     raise typer.Exit(code)
+
+
+def check_texture(style: Path, output: Path, duration: float, channels: int,
+                  bit_depth: int | None, sample_rate: int | None, overwrite: bool) -> None:
+    """The options of a texture render, or a :class:`BatchError` naming the bad one's
+    field."""
+    if not (math.isfinite(duration) and 0 < duration <= MAX_TEXTURE_SECONDS):
+        raise BatchError(f"{duration} s: expected a number of seconds above 0 (up to 24 h)",
+                         "duration")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise BatchError(f"{channels}: expected 1 to {MAX_CHANNELS} channels", "channels")
+    OutputOptions(None, bit_depth, sample_rate).check()
+    if not style.is_file():
+        raise BatchError(f"{style}: no such file", "style")
+    ext = output.suffix[1:].lower()
+    if ext not in BIT_DEPTHS:
+        raise BatchError(f"{output}: unknown format {output.suffix!r}; use one of "
+                         f"{', '.join('.' + f for f in FORMATS)}", "output")
+    try:
+        bit_depth_for(ext, bit_depth, None)
+    except ValueError as e:
+        raise BatchError(str(e), "bit_depth") from None
+    if output.exists() and not overwrite:
+        raise BatchError(f"{output} exists; pass --overwrite to replace it", "output")
+
+
+def render_texture(style: Path, output: Path, duration: float, preset, *, channels: int = 1,
+                   sample_rate: int | None = None, bit_depth: int | None = None,
+                   quality: str | None = None, post: Iterable = (),
+                   listener: Listener | None = None) -> Job:
+    """A texture of ``style`` written to ``output``: the neural effect of ``preset``'s chain
+    (texture overrides applied by the caller) synthesises it, what follows the effect in the
+    chain (the preset's post plugins) then ``post`` process it, at ``sample_rate`` (default:
+    the style's). Returns the job: ``ok`` with the output's duration, rate and channels, or
+    ``failed`` / ``interrupted`` with the reason. An unreadable style is a
+    :class:`BatchError` (field ``style``)."""
+    from ..audio import read_audio
+    from ..chain import Pedalboard, neural_effects
+    from ..options import RenderOptions
+
+    listener = listener or Listener()
+    job = Job(style, output)
+    t0 = time.perf_counter()
+    try:
+        _, style_rate = read_audio(style)
+    except Exception as e:  # noqa: BLE001
+        raise BatchError(f"{style}: {describe_error(e)}", "style") from None
+    rate = sample_rate or style_rate
+    board = chain_for(preset, style, post=post)
+    (effect,) = neural_effects(board)
+    # a texture has no input: the plugins before the effect have nothing to process
+    items = list(board)
+    after = Pedalboard(items[next(k for k, x in enumerate(items) if x is effect) + 1:])
+    options = RenderOptions(progress=listener.on_progress)
+    try:
+        with terminate_as_interrupt():
+            listener.start_render(f"texture {output.name}")
+            audio = after.process_channels_first(
+                effect.texture(duration, rate, channels, options=options), rate)
+            listener.end_render()
+            write_output(output, audio, rate, OutputOptions(None, bit_depth, None, quality),
+                         source_bit_depth(style))
+        job.status, job.duration, job.sample_rate, job.channels = (
+            "ok", audio.shape[-1] / rate, rate, audio.shape[0])
+    except KeyboardInterrupt:
+        job.status, job.error = "interrupted", "interrupted by the user"
+    except Exception as e:  # noqa: BLE001
+        job.status, job.error = "failed", describe_error(e)
+    job.seconds = time.perf_counter() - t0
+    return job

@@ -1,4 +1,5 @@
-"""Rich progress bars and messages on stderr for batches (the command line's display)."""
+"""Rich progress bars and messages on stderr for a batch of files (the command line's
+display)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from .batch import Listener, with_path
+from ..batch import Listener, with_path
 
 
 class Ui(Listener):
@@ -66,7 +67,7 @@ class Ui(Listener):
         """A new bar for one render, driven by :meth:`on_progress`."""
         self.end_render()
         self._label = escape(label if len(label) <= 32 else label[:14] + "…" + label[-17:])
-        self._state = {"start": None, "batch": None, "frac": 0.0}
+        self._state = {"start": None, "group": None, "frac": 0.0}
         self._task = self.progress.add_task(self._label, total=100, status="analysing")
 
     def end_render(self) -> None:
@@ -75,26 +76,26 @@ class Ui(Listener):
             self._task = None
 
     def on_progress(self, p) -> None:
-        """Receives the engine's ``Progress`` (chunks and iterations of the current batch)."""
+        """Receives the engine's ``Progress`` (chunks and iterations of the current group)."""
         if self._task is None or not p.chunks_total:
             return
         s = self._state
         if p.stage in ("optimise", "refine"):
             if s["start"] != p.chunks_done:
                 s["start"] = p.chunks_done
-            # chunks in this batch: known after the first batch, else assume all that remain
-            batch = s["batch"] or (p.chunks_total - p.chunks_done)
+            # chunks in this group: known after the first group, else assume all that remain
+            group = s["group"] or (p.chunks_total - p.chunks_done)
             its = max(p.iterations, 1)
-            frac = (p.chunks_done + batch * min(p.iteration, its) / its) / p.chunks_total
+            frac = (p.chunks_done + group * min(p.iteration, its) / its) / p.chunks_total
             # the waveform pass counts its chunks after the optimisation pass's
             first, n = ((p.chunks_done, p.chunks_total) if p.stage == "optimise" else
                         (p.chunks_done - p.chunks_total // 2, p.chunks_total // 2))
             text = (f"{'chunks' if p.stage == 'optimise' else 'waveform, chunks'} "
-                    f"{first + 1}-{min(first + batch, n)}/{n}, "
+                    f"{first + 1}-{min(first + group, n)}/{n}, "
                     f"iteration {p.iteration}/{p.iterations}")
         else:
-            if s["start"] is not None and s["batch"] is None:
-                s["batch"] = max(1, p.chunks_done - s["start"])
+            if s["start"] is not None and s["group"] is None:
+                s["group"] = max(1, p.chunks_done - s["start"])
             frac = p.chunks_done / p.chunks_total
             text = f"reconstructed {p.chunks_done}/{p.chunks_total} chunks"
         # a chain may hold several neural effects: the bar never runs backwards within a file
