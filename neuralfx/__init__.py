@@ -21,15 +21,17 @@ _EXPORTS = {
     "load_preset": ".presets",
     "Settings": ".settings",
     "Progress": ".engine",
+    "RenderOptions": ".options",
 }
 
-__all__ = ["Mix", "NeuralStyle", "Pedalboard", "Preset", "Progress", "Settings", "__version__",
-           "load_preset"]
+__all__ = ["Mix", "NeuralStyle", "Pedalboard", "Preset", "Progress", "RenderOptions", "Settings",
+           "__version__", "load_preset"]
 
 if TYPE_CHECKING:
     from .chain import Mix, Pedalboard
     from .effect import NeuralStyle
     from .engine import Progress
+    from .options import RenderOptions
     from .presets import Preset, load_preset
     from .settings import Settings
 

@@ -231,7 +231,7 @@ class SegmentGroup:
 
 
 class GroupRunner:
-    """Runs the engine's groups somewhere else (e.g. Ray workers, ``neuralfx.distributed``):
+    """Runs the engine's groups somewhere else (e.g. Ray workers, ``neuralfx.batch.ray_groups``):
     called with the groups of one pass, the style and the settings, it yields each group's
     :func:`run_group` result in the order of the groups. ``parallel`` groups run at once, so
     the engine cuts a pass into at least that many groups. Results equal a local render's

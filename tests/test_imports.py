@@ -24,8 +24,8 @@ FLOORS = ["settings", "presets", "engine", "effect", "chain", "batch", "cli"]
 
 
 def _modules(package: Path) -> dict[str, list[Path]]:
-    """Module name -> its files: ``presets`` for neuralfx/presets.py, ``cli`` for every file of
-    the subpackage neuralfx/cli/ (one floor), ``__init__`` for the package itself."""
+    """Module name -> its files: ``effect`` for neuralfx/effect.py, ``batch`` for every file of
+    the subpackage neuralfx/batch/ (one floor), ``__init__`` for the package itself."""
     found = {p.stem: [p] for p in package.glob("*.py")}
     for init in package.glob("*/__init__.py"):
         found[init.parent.name] = sorted(init.parent.glob("*.py"))
@@ -151,7 +151,7 @@ def test_the_checks_see_function_level_and_package_imports(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["NeuralStyle", "Pedalboard", "Mix", "Preset", "load_preset",
-                                  "Settings", "Progress", "__version__"])
+                                  "RenderOptions", "Settings", "Progress", "__version__"])
 def test_public_api_is_unchanged(name):
     import neuralfx
 
