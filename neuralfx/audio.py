@@ -11,7 +11,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 import pyloudnorm
@@ -20,6 +20,7 @@ from pedalboard.io import AudioFile
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from .atomic import atomic_path
+from .layout import check_sample_rate, to_channels_first
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -116,6 +117,32 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
 
 
 # --- resampling ------------------------------------------------------------------------------
+
+def load_style(style: Any) -> tuple[np.ndarray, float] | None:
+    """A style as given (an audio file's path, an ``(array, sample_rate)`` tuple, or None) ->
+    ``(mono (samples,) float32, sample_rate)``, or None."""
+    if style is None:
+        return None
+    if isinstance(style, (str, os.PathLike)):
+        decoded, sample_rate = read_audio(style)
+        if decoded.shape[-1] == 0:
+            raise AudioFileError(f"{os.fspath(style)}: the style file has no samples")
+        return to_mono(decoded), sample_rate
+    if not isinstance(style, tuple):
+        raise TypeError(f"style must be a path or an (array, sample_rate) tuple, not "
+                        f"{type(style).__name__}")
+    if len(style) != 2:
+        raise TypeError("style must be a path or an (array, sample_rate) tuple")
+    array, sample_rate = style
+    sample_rate = check_sample_rate(sample_rate)
+    try:
+        x, _ = to_channels_first(array)
+    except (TypeError, RuntimeError, ValueError) as e:
+        raise type(e)(f"style array: {e}") from None
+    if x.shape[-1] == 0:
+        raise ValueError("style array: the style is empty")
+    return to_mono(x), sample_rate
+
 
 def resample(audio: np.ndarray, from_sr: float, to_sr: float, *, quality: str = "HQ",
              length: int | None = None) -> np.ndarray:

@@ -29,7 +29,7 @@ from .layout import (
 from .options import DEFAULT, RenderOptions, with_progress
 from .presets import OUTPUT_KEYS, Preset, load_preset
 from .settings import TEXTURE_OVERRIDES, Settings, field_names
-from .style import StatisticsCache, StyleStatistics, load_style, statistics_for
+from .style import StatisticsCache, StyleStatistics, statistics_for
 
 __all__ = ["PARAMETERS", "NeuralStyle", "StreamingError"]
 
@@ -157,7 +157,7 @@ class NeuralStyle:
 
     @style.setter
     def style(self, style: Any) -> None:
-        audio = load_style(style)
+        audio = A.load_style(style)
         with self._lock:
             self._style, self._style_audio = style, audio
         self._statistics.clear()  # the old style's statistics are of no more use

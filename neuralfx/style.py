@@ -1,5 +1,5 @@
 """Style statistics: Gram matrices of a whole style signal, computed in pieces and cached on disk
-(and in memory by a :class:`StatisticsCache`); :func:`load_style` reads a style as given.
+(and in memory by a :class:`StatisticsCache`).
 
 The cache lives in the user cache folder (``platformdirs``), or in ``$NEURALFX_CACHE_DIR``; set
 ``NEURALFX_CACHE_DIR=off`` to disable it. Entries are keyed by a hash of the audio samples and of
@@ -15,16 +15,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import platformdirs
 import torch
 
 from .atomic import atomic_path
-from .audio import AudioFileError, read_audio, to_mono
 from .device import compute_dtype, resolve_device
-from .layout import check_sample_rate, to_channels_first
 from .network import GramAccumulator, RandomNetwork, random_network
 from .settings import Settings
 from .spectral import frame_slice_spectrogram, n_frames
@@ -216,32 +212,6 @@ def statistics_for(audio: torch.Tensor, settings: Settings) -> StyleStatistics:
     device = resolve_device(settings.device)
     return style_statistics(audio, settings, device,
                             compute_dtype(settings.precision, device, settings.is_texture))
-
-
-def load_style(style: Any) -> tuple[np.ndarray, float] | None:
-    """A style as given (an audio file's path, an ``(array, sample_rate)`` tuple, or None) ->
-    ``(mono (samples,) float32, sample_rate)``, or None."""
-    if style is None:
-        return None
-    if isinstance(style, (str, os.PathLike)):
-        decoded, sample_rate = read_audio(style)
-        if decoded.shape[-1] == 0:
-            raise AudioFileError(f"{os.fspath(style)}: the style file has no samples")
-        return to_mono(decoded), sample_rate
-    if not isinstance(style, tuple):
-        raise TypeError(f"style must be a path or an (array, sample_rate) tuple, not "
-                        f"{type(style).__name__}")
-    if len(style) != 2:
-        raise TypeError("style must be a path or an (array, sample_rate) tuple")
-    array, sample_rate = style
-    sample_rate = check_sample_rate(sample_rate)
-    try:
-        x, _ = to_channels_first(array)
-    except (TypeError, RuntimeError, ValueError) as e:
-        raise type(e)(f"style array: {e}") from None
-    if x.shape[-1] == 0:
-        raise ValueError("style array: the style is empty")
-    return to_mono(x), sample_rate
 
 
 class StatisticsCache:
