@@ -31,7 +31,7 @@ from typing import Any
 from .._version import __version__
 from ..atomic import atomic_path
 from .codec import dump_preset, loads_preset, read_preset_file
-from .library import _user_file, save_user_preset, user_preset_dir
+from .library import save_user_preset, user_file, user_preset_dir
 from .preset import Preset, PresetError, file_sha256
 
 BUNDLE_FORMAT = "neuralfx-bundle"
@@ -298,7 +298,7 @@ def import_bundle(path: str | Path, preset_dir: str | Path | None = None, *,
         preset = _read_preset(zf, members, manifest, where)
         if name is not None:
             preset = dataclasses.replace(preset, name=name)
-        existing = _user_file(preset.name, folder) if folder.is_dir() else None
+        existing = user_file(preset.name, folder) if folder.is_dir() else None
 
         style_dest = None
         if manifest["style"]:

@@ -48,18 +48,18 @@ from .._version import __version__
 from ..settings import Settings, SettingsError
 from .plugins import PluginError, normalise_spec
 from .preset import (
-    _SHA256,
     FORMAT_VERSION,
     GROUP_OF,
     GROUPS,
     OUTPUT_KEYS,
+    SHA256_PATTERN,
     Preset,
     PresetError,
     PresetNotFoundError,
-    _check_name,
-    _default,
-    _to_document,
-    _typed,
+    check_name,
+    default_value,
+    to_document,
+    typed_values,
 )
 
 MAX_PRESET_BYTES = 1 << 20  # a preset is a few hundred bytes; refuse anything absurd
@@ -106,7 +106,7 @@ def preset_from_document(doc: Mapping[str, Any], where: str = "<preset>",
         raise fail('name is missing: expected e.g. name = "my preset"')
     description = doc.get("description", "")
     try:
-        _check_name(name)
+        check_name(name)
     except PresetError as e:
         raise fail(str(e)) from None
     if not isinstance(description, str):
@@ -125,9 +125,9 @@ def preset_from_document(doc: Mapping[str, Any], where: str = "<preset>",
                            f"{', '.join(keys)}")
             values[key] = value
     for key, value in values.items():  # type errors the range checks would word oddly
-        if isinstance(_default(key), str) and not isinstance(value, str):
+        if isinstance(default_value(key), str) and not isinstance(value, str):
             raise fail(f"{GROUP_OF[key]}.{key} = {value!r} is not allowed: expected text")
-    values = _typed(values)
+    values = typed_values(values)
     engine = {k: v for k, v in values.items() if k not in OUTPUT_KEYS}
     output = {k: v for k, v in values.items() if k in OUTPUT_KEYS}
     try:
@@ -158,7 +158,7 @@ def _read_style(value: Any, fail, base_dir) -> tuple[str | None, str | None]:
     path, sha = value.get("path"), value.get("sha256")
     if not isinstance(path, str) or not path:
         raise fail(f"style.path = {path!r} is not allowed: expected the path of an audio file")
-    if sha is not None and not (isinstance(sha, str) and _SHA256.fullmatch(sha)):
+    if sha is not None and not (isinstance(sha, str) and SHA256_PATTERN.fullmatch(sha)):
         raise fail(f"style.sha256 = {sha!r} is not allowed: expected 64 lowercase hexadecimal "
                    f"digits")
     resolved = Path(path).expanduser()
@@ -195,7 +195,7 @@ def dump_preset(preset: Preset, style_relative_to: str | Path | None = None) -> 
     result even if the defaults change). A style path inside ``style_relative_to`` is written
     relative to it."""
     header = f"# neuralfx preset (format {FORMAT_VERSION}), written by neuralfx {__version__}\n"
-    text = tomli_w.dumps(_to_document(preset, style_relative_to))
+    text = tomli_w.dumps(to_document(preset, style_relative_to))
     # tomli_w puts every array item on its own line: keep short lists on one (kernel_sizes)
     return header + _MULTILINE_ARRAY.sub(_one_line, text)
 

@@ -131,7 +131,7 @@ def _file_name(name: str) -> str:
     return _key(name).replace(" ", "_") + ".toml"
 
 
-def _user_file(name: str, folder: Path) -> Path | None:
+def user_file(name: str, folder: Path) -> Path | None:
     """The file in ``folder`` holding user preset ``name``, or None."""
     direct = folder / _file_name(name)
     candidates = [direct] + sorted(p for p in folder.glob("*.toml") if p != direct)
@@ -151,7 +151,7 @@ def _user_file(name: str, folder: Path) -> Path | None:
 
 def _load_user(name: str, folder: Path | None = None) -> Preset | None:
     folder = folder or user_preset_dir()
-    path = _user_file(name, folder) if folder.is_dir() else None
+    path = user_file(name, folder) if folder.is_dir() else None
     return read_preset_file(path, source=f"user:{path}") if path else None
 
 
@@ -165,7 +165,7 @@ def save_user_preset(preset: Preset, name: str | None = None, *, overwrite: bool
     if name is not None:
         preset = dataclasses.replace(preset, name=name)
     folder = Path(preset_dir).expanduser() if preset_dir else user_preset_dir()
-    existing = _user_file(preset.name, folder) if folder.is_dir() else None
+    existing = user_file(preset.name, folder) if folder.is_dir() else None
     if existing and not overwrite:
         raise FileExistsError(f"a user preset named {preset.name!r} already exists "
                               f"({existing}); pass overwrite=True (CLI: --force) to replace it")
@@ -199,7 +199,7 @@ def delete_user_preset(name: str, preset_dir: str | Path | None = None) -> Path:
     in ``styles/`` (other presets may share it)."""
     name = name.removeprefix("user:")
     folder = Path(preset_dir).expanduser() if preset_dir else user_preset_dir()
-    path = _user_file(name, folder) if folder.is_dir() else None
+    path = user_file(name, folder) if folder.is_dir() else None
     if path is None:
         raise PresetNotFoundError(f"no user preset named {name!r} in {folder}")
     path.unlink()

@@ -47,7 +47,7 @@ GROUPS["output"] = OUTPUT_KEYS
 GROUP_OF = {key: group for group, keys in GROUPS.items() for key in keys}
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+\-]{0,63}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 _DEFAULTS = Settings()
 
 
@@ -86,7 +86,7 @@ class Preset:
     source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        _check_name(self.name)
+        check_name(self.name)
         if not isinstance(self.description, str):
             raise PresetError(f"description = {self.description!r} is not allowed: expected text")
         if not isinstance(self.settings, Settings):
@@ -99,7 +99,7 @@ class Preset:
                 raise PresetError(f"style.path = {self.style!r} is not allowed: expected a path")
             object.__setattr__(self, "style", str(self.style))
         if self.style_sha256 is not None and not (
-                isinstance(self.style_sha256, str) and _SHA256.fullmatch(self.style_sha256)):
+                isinstance(self.style_sha256, str) and SHA256_PATTERN.fullmatch(self.style_sha256)):
             raise PresetError(f"style.sha256 = {self.style_sha256!r} is not allowed: expected 64 "
                               f"lowercase hexadecimal digits")
         for where in ("pre", "post"):
@@ -118,7 +118,7 @@ class Preset:
             raise PresetError(
                 f"unknown parameter(s) {', '.join(map(repr, unknown))}; known parameters: "
                 f"{', '.join(field_names() + OUTPUT_KEYS)}")
-        overrides = _typed(overrides)
+        overrides = typed_values(overrides)
         engine = {k: v for k, v in overrides.items() if k not in OUTPUT_KEYS}
         output = {k: v for k, v in overrides.items() if k in OUTPUT_KEYS}
         return dataclasses.replace(self, settings=self.settings.replace(**engine), **output)
@@ -150,10 +150,10 @@ class Preset:
     def to_dict(self, style_relative_to: str | Path | None = None) -> dict[str, Any]:
         """The preset as a TOML-ready document, grouped as in the file (written as text by
         :func:`neuralfx.presets.codec.dump_preset`)."""
-        return _to_document(self, style_relative_to)
+        return to_document(self, style_relative_to)
 
 
-def _check_name(name: Any) -> None:
+def check_name(name: Any) -> None:
     if not isinstance(name, str) or not _NAME.fullmatch(name) or name != name.strip():
         raise PresetError(
             f"name = {name!r} is not allowed: expected 1 to 64 characters, letters, digits, "
@@ -169,22 +169,22 @@ def _check_output(p: Preset) -> None:
             f"match_loudness = {p.match_loudness!r} is not allowed: expected true or false")
 
 
-def _default(key: str) -> Any:
+def default_value(key: str) -> Any:
     return getattr(Preset("x", ""), key) if key in OUTPUT_KEYS else getattr(_DEFAULTS, key)
 
 
-def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
+def typed_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """Integers given for float fields become floats (``content_weight = 0`` in TOML)."""
     out = dict(values)
     for k, v in out.items():
-        if (isinstance(_default(k), float) and isinstance(v, int) and not isinstance(v, bool)):
+        if (isinstance(default_value(k), float) and isinstance(v, int) and not isinstance(v, bool)):
             out[k] = float(v)
         elif k == "kernel_sizes" and isinstance(v, list):
             out[k] = tuple(v)
     return out
 
 
-def _to_document(preset: Preset, style_relative_to: str | Path | None) -> dict[str, Any]:
+def to_document(preset: Preset, style_relative_to: str | Path | None) -> dict[str, Any]:
     """Every field written out, grouped as in the file; a style path inside
     ``style_relative_to`` becomes relative to it."""
     doc: dict[str, Any] = {"format_version": FORMAT_VERSION, "name": preset.name,
