@@ -20,6 +20,7 @@ SCRIPTS = (
     "demo",  # `neuralfx demo`: wall time and how close its outputs are to the style
     "preset_speed",  # render time of presets on synthetic clips (no audio files needed)
     "quality",  # classic against improved presets on synthetic pairs
+    "report_overhead",  # a batch without and with its report page (sidecars, spectrograms)
 )
 # the code they share
 LIBRARY = ("measures", "signals", "baseline")

@@ -24,8 +24,10 @@ The rooms: ``planning`` (discovery, output names, clashes, dry run), ``files`` (
 output formats, writing and committing), ``local`` (the local executor and the
 :class:`Listener`), ``ray_executor``, ``ray_worker`` and ``ray_groups`` (the Ray executor, its
 worker actor, and one file's groups of chunks over the workers), ``report`` (jobs and
-results), ``run`` (a batch from start to end). Nothing here imports torch until a render
-starts.
+results), ``run`` (a batch from start to end), ``sidecar`` (each output's render record,
+``<output>.neuralfx.json``) and ``page`` (the report page built from the sidecars,
+``process_files(..., report=True)`` or :func:`build_report`). Nothing here imports torch
+until a render starts.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from .files import (
     write_output,
 )
 from .local import GPU_BATCH_FILES, Listener, terminate_as_interrupt
+from .page import build_report
 from .planning import (
     DEFAULT_OUTPUT_DIR,
     DEFAULT_TEMPLATE,
@@ -68,14 +71,16 @@ from .run import (
     resolve_style,
     run_jobs,
 )
+from .sidecar import sidecar_path
 
 __all__ = [
     "AUDIO_EXTENSIONS", "BIT_DEPTHS", "DEFAULT_OUTPUT_DIR", "DEFAULT_TEMPLATE", "EXECUTORS",
     "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "FORMATS", "GPU_BATCH_FILES", "POLICIES",
     "TEMPLATE_FIELDS", "BatchError", "BatchResult", "Job", "Listener", "OutputOptions",
-    "PlannedBatch", "RayOptions", "bit_depth_for", "chain_for", "check_clashes",
+    "PlannedBatch", "RayOptions", "bit_depth_for", "build_report", "chain_for", "check_clashes",
     "check_executor", "check_template", "connect_ray", "describe_error", "discover",
     "dry_run", "import_ray", "message", "name_values", "plan", "plan_batch", "plan_outputs",
-    "process_files", "read_checked", "resolve_style", "run_jobs", "slug", "source_bit_depth",
+    "process_files", "read_checked", "resolve_style", "run_jobs", "sidecar_path", "slug",
+    "source_bit_depth",
     "terminate_as_interrupt", "with_path", "write_output",
 ]

@@ -179,8 +179,10 @@ def longer_than_a_chunk(jobs: list[Job], board) -> bool:
 
 
 def run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: Listener,
-            opts: RayOptions) -> None:
-    """Every pending job as a task on a pool of Ray actors (see :class:`RayOptions`)."""
+            opts: RayOptions) -> RenderOptions | None:
+    """Every pending job as a task on a pool of Ray actors (see :class:`RayOptions`).
+    Returns the options the render ran with (its precision decided for every process), None
+    when there was nothing to render."""
     from ..chain import neural_effects
     from .ray_worker import Worker
 
@@ -208,7 +210,7 @@ def run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: L
         if chunks:  # this process reads, joins and writes; the workers optimise chunks
             run_chunks(ray, todo, board, actors, lambda: actor.remote(threads), out, policy,
                        listener, options)
-            return
+            return options
         # the style statistics once, here; every worker gets them from the object store
         statistics = [fx.style_statistics(options) for fx in neural_effects(board)]
         shared = [ray.put(board), ray.put(statistics)]
@@ -217,6 +219,7 @@ def run_ray(jobs: list[Job], board, out: OutputOptions, policy: str, listener: L
             staging.mkdir(parents=True, exist_ok=True)
         dispatch(ray, shared, options, todo, actors, lambda: actor.remote(threads), out,
                  policy, listener, opts, staging)
+        return options
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)

@@ -122,7 +122,8 @@ def plan_batch(inputs: Iterable[Path | str], effect, output_dir: Path | str =
 
 def run_jobs(jobs: list[Job], board, *, output: OutputOptions | None = None,
              policy: str = "error", executor: str = "local", batch_files: int = 0,
-             listener: Listener | None = None, ray: RayOptions | None = None) -> BatchResult:
+             listener: Listener | None = None, ray: RayOptions | None = None,
+             report_dir: Path | str | None = None) -> BatchResult:
     """Renders every pending job through ``board`` (a neuralfx ``Pedalboard``) and returns
     the result; a failing file is recorded and the batch goes on. Ctrl-C or SIGTERM stops it:
     started files are marked ``interrupted by the user``, the others ``not started``, and
@@ -131,19 +132,30 @@ def run_jobs(jobs: list[Job], board, *, output: OutputOptions | None = None,
     ``policy`` for existing outputs: ``"error"`` (that file fails), ``"skip"`` or
     ``"overwrite"``. ``batch_files`` (local executor): files rendered together, their chunks
     sharing the engine's groups (0: 8 on a GPU, 1 on a CPU). ``ray``: :class:`RayOptions`.
+
+    ``report_dir``: afterwards, a sidecar beside each output (:mod:`neuralfx.batch.sidecar`)
+    and the report page ``report_dir/report.html`` (:mod:`neuralfx.batch.page`), whose path
+    ``result.info["report"]`` gives; matplotlib missing is a :class:`BatchError` (field
+    ``report``) before anything renders.
     """
+    from ..options import RenderOptions
+    from .page import check_plotting
     from .ray_executor import run_ray
 
     if policy not in POLICIES:
         raise BatchError(f"policy {policy!r}: choose one of {', '.join(POLICIES)}", "policy")
     check_executor(executor, ray)
+    if report_dir is not None:
+        check_plotting()
     output = output or OutputOptions()
     listener = listener or Listener()
+    options = RenderOptions()  # what the local executor renders with
     t0 = time.perf_counter()
     try:
         with terminate_as_interrupt():
             if executor == "ray":
-                run_ray(jobs, board, output, policy, listener, ray or RayOptions())
+                options = run_ray(jobs, board, output, policy, listener,
+                                  ray or RayOptions()) or options
             else:
                 run_local(announce(jobs, listener), board, output, policy, listener,
                           batch_files or auto_batch_files(board))
@@ -151,7 +163,21 @@ def run_jobs(jobs: list[Job], board, *, output: OutputOptions | None = None,
         for job in jobs:
             if job.status == "pending":
                 job.status, job.error = "interrupted", "not started"
-    return BatchResult(jobs, time.perf_counter() - t0)
+    result = BatchResult(jobs, time.perf_counter() - t0)
+    if report_dir is not None:
+        result.info["report"] = write_report(jobs, board, options, Path(report_dir))
+    return result
+
+
+def write_report(jobs: list[Job], board, options, folder: Path) -> Path:
+    """The batch's sidecars (the device and precision as ``options`` resolved them) and the
+    page of ``folder``, built from every sidecar under it; returns the page's path."""
+    from .page import build_report
+    from .sidecar import render_facts, write_sidecars
+
+    write_sidecars(jobs, render_facts(board, options))
+    folder.mkdir(parents=True, exist_ok=True)
+    return build_report(folder)
 
 
 def process_files(inputs: Iterable[Path | str], effect, output_dir: Path | str =
@@ -159,7 +185,7 @@ def process_files(inputs: Iterable[Path | str], effect, output_dir: Path | str =
                   post: Iterable = (), executor: str = "local", recursive: bool = False,
                   name_template: str = DEFAULT_TEMPLATE, output: OutputOptions | None = None,
                   policy: str = "error", batch_files: int = 0, ray: RayOptions | None = None,
-                  listener: Listener | None = None) -> BatchResult:
+                  listener: Listener | None = None, report: bool = False) -> BatchResult:
     """Renders audio files and folders into ``output_dir``; returns a :class:`BatchResult`
     (``result.jobs``: one :class:`Job` per file, in order, with status and error).
 
@@ -167,12 +193,19 @@ def process_files(inputs: Iterable[Path | str], effect, output_dir: Path | str =
     ``post`` plugins around its chain), a ``NeuralStyle``, or a neuralfx ``Pedalboard``.
     ``policy``: ``"error"`` (an existing output is a failure of that file), ``"skip"`` or
     ``"overwrite"``. ``executor``: ``"local"`` (this process) or ``"ray"`` (see
-    :class:`RayOptions`). Problems with the batch as a whole (bad template or output options,
-    no input files, Ray missing or unreachable) raise :class:`BatchError` before anything is
-    written.
+    :class:`RayOptions`). ``report``: a sidecar beside each output and the report page
+    ``output_dir/report.html`` (``pip install 'neuralfx[report]'``); ``result.info["report"]``
+    is its path. Problems with the batch as a whole (bad template or output options, no input
+    files, Ray missing or unreachable, matplotlib missing for the report) raise
+    :class:`BatchError` before anything is written.
     """
     check_executor(executor, ray)
+    if report:
+        from .page import check_plotting
+
+        check_plotting()
     batch = plan_batch(inputs, effect, output_dir, style=style, pre=pre, post=post,
                        recursive=recursive, name_template=name_template, output=output)
     return run_jobs(batch.jobs, batch.board, output=output, policy=policy, executor=executor,
-                    batch_files=batch_files, listener=listener, ray=ray)
+                    batch_files=batch_files, listener=listener, ray=ray,
+                    report_dir=output_dir if report else None)

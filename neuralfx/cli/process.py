@@ -32,6 +32,7 @@ from ..batch import (
     run_jobs,
     with_path,
 )
+from ..batch.page import check_plotting
 from ._app import app
 from ._args import (
     PLUGIN_SYNTAX,
@@ -44,6 +45,9 @@ from ._args import (
     usage_errors,
 )
 from .progress import Ui
+
+# the library's report errors name the command line's options
+REPORT_FLAGS = {"report": "--report", "output_dir": "--output-dir"}
 
 
 @app.command(
@@ -105,6 +109,12 @@ def process(
                                help="No progress bars or messages; failures still go to "
                                     "stderr."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+    make_report: bool = typer.Option(
+        False, "--report",
+        help="Also write OUTPUT_DIR/report.html: per file A/B players (input against output, "
+             "key x), spectrograms and the figures; a .neuralfx.json record beside each "
+             "output ('neuralfx report' rebuilds the page). Needs pip install "
+             "'neuralfx[report]'."),
     dry_run: bool = typer.Option(False, "--dry-run",
                                  help="Only show what would be done: each input, its output "
                                       "and whether it would be processed, skipped or fail."),
@@ -157,10 +167,12 @@ def process(
                           "--skip-existing / --overwrite")
     ray = RayOptions(address, workers, threads_per_worker, ray_files, chunks=ray_chunks)
     output = OutputOptions(fmt, bit_depth, sample_rate, quality)
-    with usage_errors():
+    with usage_errors(flags=REPORT_FLAGS):
         check_executor(executor, ray)
         output.check()
         check_template(name_template)
+        if make_report:
+            check_plotting()
     if style is not None and not style.is_file():
         raise usage_error(f"{style}: no such file", "--style")
     preset_obj = preset_option(preset, preset_overrides(sets, seed, device))
@@ -197,12 +209,16 @@ def process(
     # stderr, so that stdout keeps only the --json report
     quiet_stdout = contextlib.redirect_stdout(sys.stderr) if executor == "ray" else (
         contextlib.nullcontext())
-    with ui, usage_errors(), quiet_stdout:
+    with ui, usage_errors(flags=REPORT_FLAGS), quiet_stdout:
         result = run_jobs(batch.jobs, batch.board, output=output, policy=policy,
-                          executor=executor, batch_files=batch_files, listener=ui, ray=ray)
+                          executor=executor, batch_files=batch_files, listener=ui, ray=ray,
+                          report_dir=output_dir if make_report else None)
+    if "report" in result.info:
+        ui.print(f"report: {escape(str(result.info['report']))}")
     raise typer.Exit(report(result, ui, as_json, dict(
         preset=preset_obj.name, style=str(style) if style else None, output_dir=str(output_dir),
-        seconds=round(result.seconds, 3), settings=preset_obj.settings.as_dict())))
+        seconds=round(result.seconds, 3), settings=preset_obj.settings.as_dict(),
+        **{k: str(v) for k, v in result.info.items() if k == "report"})))
 
 
 def _dry_run(jobs: list, policy: str, as_json: bool) -> int:
