@@ -40,6 +40,7 @@ DIFFERENCE_CMAP = "RdBu_r"
 KINDS = ("input", "style", "output", "difference")
 # one PNG of save_spectrograms: 600 x 200 px
 PANEL_INCHES, PANEL_DPI = (6.0, 2.0), 100
+PANEL_TEXT = "#808080"  # the report's panels: legible on a light and on a dark page
 TICKS_KHZ = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
 
 
@@ -150,7 +151,7 @@ def _matplotlib():
     return Figure, FigureCanvasAgg
 
 
-def _draw(ax, sheet: _Sheet, kind: str, *, fontsize: float):
+def _draw(ax, sheet: _Sheet, kind: str, *, fontsize: float, label: bool = True):
     """One panel: the spectrogram as an image in log2(Hz) coordinates (an image is far faster
     to draw than a mesh on a log axis), ticks labelled in kHz. Returns the image."""
     ax.tick_params(labelsize=fontsize, length=2, pad=1)
@@ -173,8 +174,9 @@ def _draw(ax, sheet: _Sheet, kind: str, *, fontsize: float):
     ticks = [t for t in TICKS_KHZ if LOWEST_HZ <= t * 1000 <= sheet.top_hz]
     ax.set_yticks([math.log2(t * 1000) for t in ticks], [f"{t:g}" for t in ticks])
     ax.set_ylabel("kHz", fontsize=fontsize, labelpad=1)
-    ax.text(0.01, 0.96, kind, transform=ax.transAxes, ha="left", va="top", color="white",
-            fontsize=fontsize, bbox=dict(facecolor="black", alpha=0.5, pad=1, linewidth=0))
+    if label:
+        ax.text(0.01, 0.96, kind, transform=ax.transAxes, ha="left", va="top", color="white",
+                fontsize=fontsize, bbox=dict(facecolor="black", alpha=0.5, pad=1, linewidth=0))
     return image
 
 
@@ -220,32 +222,44 @@ def save_spectrograms(input: np.ndarray, output: np.ndarray, style: np.ndarray |
     sheet = _Sheet(input, output, style, sample_rate, style_rate, output_rate)
     written = {}
     for kind in (k for k in KINDS if k in sheet.spectra):
-        # fixed axes boxes, no layout engine: the same frame for every panel, and fast
+        # fixed axes boxes, no layout engine: the same frame for every panel, and fast; a
+        # transparent frame with mid-grey text reads on a light and on a dark page alike (the
+        # page captions each panel, so no label inside it)
         fig = Figure(figsize=PANEL_INCHES, dpi=PANEL_DPI)
+        fig.patch.set_alpha(0)
         FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.065, 0.16, 0.83, 0.8))
-        image = _draw(ax, sheet, kind, fontsize=7)
-        ax.set_xlabel("seconds", fontsize=7, labelpad=0)
-        bar = fig.colorbar(image, cax=fig.add_axes((0.905, 0.16, 0.012, 0.8)))
-        bar.ax.tick_params(labelsize=6, length=2, pad=1)
-        bar.set_label("dB" if kind == "difference" else "dBFS", fontsize=7, labelpad=1)
-        written[kind] = save_png(fig, Path(folder) / f"{stem}-{kind}.png")
+        ax = fig.add_axes((0.075, 0.18, 0.81, 0.78))
+        image = _draw(ax, sheet, kind, fontsize=8, label=False)
+        ax.set_xlabel("seconds", fontsize=8, labelpad=0)
+        bar = fig.colorbar(image, cax=fig.add_axes((0.9, 0.18, 0.012, 0.78)))
+        bar.ax.tick_params(labelsize=7, length=2, pad=1)
+        bar.set_label("dB" if kind == "difference" else "dBFS", fontsize=8, labelpad=2)
+        for axis in (ax, bar.ax):
+            axis.tick_params(colors=PANEL_TEXT)
+            axis.xaxis.label.set_color(PANEL_TEXT)
+            axis.yaxis.label.set_color(PANEL_TEXT)
+            for spine in axis.spines.values():
+                spine.set_color(PANEL_TEXT)
+        written[kind] = save_png(fig, Path(folder) / f"{stem}-{kind}.png", transparent=True)
     return written
 
 
-def save_png(fig, path: str | os.PathLike, *, colours: int = 256) -> Path:
+def save_png(fig, path: str | os.PathLike, *, colours: int = 256,
+             transparent: bool = False) -> Path:
     """Save a figure as a PNG of at most ``colours`` colours (2 to 256), atomically: half the
-    size of a true-colour PNG or less, and a colour map has few colours anyway. Returns
-    ``path``."""
+    size of a true-colour PNG or less, and a colour map has few colours anyway. With
+    ``transparent`` the figure's alpha is kept. Returns ``path``."""
     from PIL import Image  # Pillow comes with matplotlib
 
     canvas = fig.canvas
     if not hasattr(canvas, "buffer_rgba"):  # a Figure made without a canvas
         canvas = _matplotlib()[1](fig)
     canvas.draw()
-    image = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3])
+    rgba = np.asarray(canvas.buffer_rgba())
+    image = Image.fromarray(rgba if transparent else rgba[..., :3])
+    # Pillow quantises RGBA with the fast octree only
+    method = Image.Quantize.FASTOCTREE if transparent else Image.Quantize.MEDIANCUT
     path = Path(os.fspath(path))
     with atomic_path(path, suffix=".png") as tmp:
-        image.quantize(colours, method=Image.Quantize.MEDIANCUT).save(tmp, format="PNG",
-                                                                    optimize=True)
+        image.quantize(colours, method=method).save(tmp, format="PNG", optimize=True)
     return path

@@ -231,9 +231,10 @@ def rendered(data: dict[str, Any], files: dict[str, Path], images: dict[str, Pat
                    for n, label, v in figures(data))
     settings = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>"
                        for k, v in (data.get("settings") or {}).items())
-    right = (f'{"".join(players)}<table class="figures">{rows}</table>'
+    right = (f'<div class="players">{"".join(players)}</div>'
+             f'<div class="facts"><table class="figures">{rows}</table>'
              f'<details class="settings"><summary>Every setting</summary>'
-             f'<table>{settings}</table></details>')
+             f'<table>{settings}</table></details></div>')
     return f'<div class="file-body"><div class="sheet">{left}</div>' \
            f'<div class="listen">{right}</div></div>'
 
