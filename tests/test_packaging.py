@@ -256,7 +256,7 @@ def test_example_preset_with_chain_loads():
     assert 0 < preset.mix < 1
 
 
-@pytest.mark.parametrize("script", EXAMPLES)
+@pytest.mark.parametrize("script", [*EXAMPLES, "spectrogram_picture.py"])
 def test_example_scripts_start(script, monkeypatch, capsys):
     """In-process (a subprocess would spend its time importing torch): the script imports the
     real API and its command line parses."""
@@ -268,6 +268,17 @@ def test_example_scripts_start(script, monkeypatch, capsys):
         module.main()
     assert exit_info.value.code == 0
     assert "--quick" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_readme_picture_script_draws_the_sheet(tmp_path):
+    picture = tmp_path / "sheet.png"
+    proc = _run_example("spectrogram_picture.py", "--quick", "-o", str(picture), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from PIL import Image
+
+    with Image.open(picture) as image:
+        assert min(image.size) > 100
 
 
 @pytest.mark.slow
