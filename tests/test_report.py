@@ -315,3 +315,26 @@ def test_missing_matplotlib_stops_the_batch_before_it_renders(tmp_path, monkeypa
 def test_report_command_has_help_with_an_example():
     result = invoke("report", "--help")
     assert result.exit_code == 0 and "Example: neuralfx report" in result.output
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("files", ["shared", "driver"])
+def test_a_ray_batch_reports_like_a_local_one(tmp_path, files):
+    """The records are written on the driver after the Ray executor, with the precision the
+    driver decided for every worker."""
+    from neuralfx.batch import RayOptions
+
+    inputs, style = make_inputs(tmp_path)
+    result = batch.process_files(inputs, load_preset("style 0.01", **TINY), tmp_path / "out",
+                                 style=style, executor="ray", report=True,
+                                 ray=RayOptions(workers=1, files=files))
+    assert [j.status for j in result.jobs] == ["ok", "ok", "failed"]
+    root = page(tmp_path / "out")
+    sections = root.find_all("section", "file")
+    assert [s.attrs["data-status"] for s in sections] == ["ok", "ok", "failed"]
+    for section in sections[:2]:
+        assert len(section.find_all("img", "spectrogram")) == 4
+        [player] = section.find_all("audio", "ab-player")
+        assert target(tmp_path / "out", player.attrs["data-b"]).is_file()
+    records = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.neuralfx.json")]
+    assert {r["precision"] for r in records if r["status"] == "ok"} <= {"bf16", "fp32"}
