@@ -30,6 +30,7 @@ from .options import DEFAULT, RenderOptions, with_progress
 from .presets import OUTPUT_KEYS, Preset, load_preset
 from .settings import TEXTURE_OVERRIDES, Settings, field_names
 from .style import StatisticsCache, StyleStatistics, statistics_for
+from .top_octave import replicate, style_profile
 
 __all__ = ["PARAMETERS", "NeuralStyle", "StreamingError"]
 
@@ -148,7 +149,7 @@ class NeuralStyle:
     def parameters(self) -> dict[str, Any]:
         """Every parameter and its value."""
         p = self._preset
-        return {**p.settings.as_dict(), "mix": p.mix, "match_loudness": p.match_loudness}
+        return {**p.settings.as_dict(), **{k: getattr(p, k) for k in OUTPUT_KEYS}}
 
     @property
     def style(self) -> Any:
@@ -265,6 +266,9 @@ class NeuralStyle:
         wet = A.resample(mono, settings.sample_rate, sample_rate, quality=RESAMPLE_QUALITY,
                          length=n)
         style_mono, style_rate = style_audio
+        if preset.full_band:
+            wet = replicate(wet, sample_rate, settings.sample_rate,
+                            style_profile(style_mono, style_rate))
         wet = A.match_and_limit(wet, A.analyse_loudness(style_mono[None], style_rate),
                                 sample_rate, A.peak_ceiling(style_mono))
         return np.repeat(wet.astype(np.float32), channels, axis=0)
@@ -296,9 +300,14 @@ class NeuralStyle:
             stats = self._style_statistics(settings, style_audio)
             wet_an = dict(zip(todo, render_signals([x_an[k] for k in todo], stats, settings,
                                                    **run)))
+        profile = None if style_audio is None or not preset.full_band \
+            else style_profile(*style_audio)
         for k in todo:
             wet = A.resample(wet_an[k], settings.sample_rate, rates[k],
                              quality=RESAMPLE_QUALITY, length=signals[k].shape[-1])
+            if preset.full_band:  # the top octave the analysis rate cannot hold
+                wet = replicate(wet, rates[k], settings.sample_rate,
+                                profile or style_profile(A.to_mono(signals[k]), rates[k]))
             out[k] = A.level(signals[k], wet, rates[k], mix=preset.mix,
                              match_loudness=preset.match_loudness,
                              balance_channels=not settings.is_texture)

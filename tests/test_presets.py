@@ -36,7 +36,7 @@ from neuralfx.presets import library as library_module
 from neuralfx.settings import Settings, SettingsError, field_names
 from neuralfx.style import compute_style_statistics
 
-REQUIRED = ["texture", "style 0.01", "style 0.001", "style 0.1", "draft", "hq"]
+REQUIRED = ["texture", "style 0.01", "style 0.001", "style 0.1", "draft", "style+"]
 
 
 @pytest.fixture
@@ -75,9 +75,9 @@ def test_builtins_have_the_documented_settings():
     # from the style's spectrum: from faint noise a 10 s texture of a drum groove put its
     # energy into a few frames at the chunk's ends (BENCHMARKS.md, Textures)
     assert texture.content_weight == 0 and texture.init == "style"
-    hq = load_preset("hq").settings
-    assert hq.sample_rate >= 44100 and hq.n_fft / hq.sample_rate == pytest.approx(2048 / 22050,
-                                                                                   rel=0.01)
+    # every built-in analyses at the seed's rate; the top octave is rebuilt (full_band)
+    for name in builtin_names():
+        assert load_preset(name).settings.sample_rate == 22050 and load_preset(name).full_band
     # cheap from fewer steps from a warm start, not from a smaller network (which moved away
     # from the style on real music)
     draft = load_preset("draft").settings
@@ -129,7 +129,7 @@ def test_style_x_for_any_weight():
 
 
 def test_names_are_case_and_space_insensitive():
-    assert load_preset("HQ") == load_preset("hq")
+    assert load_preset("DRAFT") == load_preset("draft")
     assert load_preset("draft   texture") == load_preset("draft texture")
 
 
@@ -137,7 +137,14 @@ def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(PresetNotFoundError) as e:
         load_preset("nope")
     assert isinstance(e.value, KeyError)
-    assert "'nope'" in str(e.value) and "texture" in str(e.value) and "hq" in str(e.value)
+    assert "'nope'" in str(e.value) and "texture" in str(e.value) and "style+" in str(e.value)
+
+
+def test_a_retired_preset_says_what_to_use_instead(user_dir):
+    with pytest.raises(PresetNotFoundError, match="'hq' was retired.*full_band.*'style\\+'"):
+        load_preset("hq")
+    save_user_preset(load_preset("draft"), "hq")  # a user's own preset of that name still loads
+    assert load_preset("hq").settings == load_preset("draft").settings
 
 
 def test_adding_a_builtin_is_dropping_in_a_file(tmp_path, monkeypatch):
@@ -150,7 +157,7 @@ def test_adding_a_builtin_is_dropping_in_a_file(tmp_path, monkeypatch):
                                          'description = "d"\n[loss]\ncontent_weight = 0.5\n')
     monkeypatch.setattr(library_module, "builtin_preset_dir", lambda: library)
     monkeypatch.setattr(library_module, "_builtin_cache", None)
-    assert "bright" in builtin_names() and "hq" in builtin_names()
+    assert "bright" in builtin_names() and "draft" in builtin_names()
     assert load_preset("bright").settings.content_weight == 0.5
     (library / "twin.toml").write_text('format_version = 1\nname = "Bright"\n')
     monkeypatch.setattr(library_module, "_builtin_cache", None)
@@ -168,7 +175,7 @@ def test_builtins_come_from_the_top_level_presets_folder():
     if Path(str(folder)).resolve() != (root / "presets").resolve():
         pytest.skip(f"neuralfx is installed ({folder}), not run from the source tree")
     files = sorted(p.name for p in (root / "presets").glob("*.toml"))
-    assert len(files) == len(builtin_names()) >= 10
+    assert len(files) == len(builtin_names()) >= 9
     assert not list((root / "neuralfx").rglob("*.toml"))  # one library, at the top level
 
 
@@ -317,7 +324,7 @@ def test_overrides_apply_and_validate():
     p = load_preset("style 0.01", iterations=100, mix=0.5)
     assert p.settings.iterations == 100 and p.mix == 0.5
     assert load_preset("style 0.01").settings.iterations == 250  # the library is untouched
-    assert load_preset("hq", n_fft=2048, hop_length=512).settings.n_fft == 2048  # as a pair
+    assert load_preset("draft", n_fft=4096, hop_length=1024).settings.n_fft == 4096  # a pair
     with pytest.raises(SettingsError, match="iterations = -1"):
         load_preset("draft", iterations=-1)
     with pytest.raises(SettingsError, match="mix = 2"):
@@ -325,7 +332,7 @@ def test_overrides_apply_and_validate():
     with pytest.raises(SettingsError, match="iteratons"):
         load_preset("draft", iteratons=3)
     with pytest.raises(SettingsError, match="hop_length"):
-        load_preset("hq", n_fft=1024)  # hop 1024 > n_fft/2
+        load_preset("draft", hop_length=2048)  # hop 2048 > n_fft/2
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -412,20 +419,20 @@ def test_save_list_load_delete(user_dir):
 
 
 def test_user_presets_shadow_builtins_only_when_asked(user_dir):
-    save_user_preset(load_preset("hq", iterations=7), "hq")
-    assert load_preset("hq") == load_preset("builtin:hq")  # the built-in by default
-    assert load_preset("hq").settings.iterations == 500
-    assert load_preset("hq", prefer_user=True).settings.iterations == 7
-    assert load_preset("user:hq").settings.iterations == 7
+    save_user_preset(load_preset("draft", iterations=7), "draft")
+    assert load_preset("draft") == load_preset("builtin:draft")  # the built-in by default
+    assert load_preset("draft").settings.iterations == 40
+    assert load_preset("draft", prefer_user=True).settings.iterations == 7
+    assert load_preset("user:draft").settings.iterations == 7
     row = [r for r in list_presets() if r.kind == "user"][0]
-    assert row.name == "hq" and row.shadows
+    assert row.name == "draft" and row.shadows
     save_user_preset(load_preset("draft"), "style 0.5")  # the "style X" rule wins, too
     assert load_preset("style 0.5").settings.iterations == 250
     assert load_preset("user:style 0.5").settings.iterations == 40
     assert {r.name: r.shadows for r in list_presets() if r.kind == "user"}["style 0.5"]
     with pytest.raises(PresetNotFoundError):
-        load_preset("user:draft")  # no user preset of that name
-    assert load_preset("draft", prefer_user=True) == load_preset("draft")  # falls back
+        load_preset("user:texture")  # no user preset of that name
+    assert load_preset("texture", prefer_user=True) == load_preset("texture")  # falls back
 
 
 def test_user_folders_are_isolated(tmp_path, monkeypatch):

@@ -37,7 +37,7 @@ def batch_time() -> str:
 
 def render_facts(board, options=None) -> dict[str, Any]:
     """What every file of a batch shares: the style path, the preset name, every parameter
-    (engine settings, ``mix``, ``match_loudness``), the seed, and the device and precision as
+    (engine settings and the output stage), the seed, and the device and precision as
     the render resolved them (``options``: the :class:`neuralfx.options.RenderOptions` the
     batch ran with; its precision is a Ray render's decision for ``auto``). A chain without a
     neural effect gives preset ``"chain"`` and no settings."""

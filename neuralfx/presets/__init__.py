@@ -1,8 +1,9 @@
 """Presets: named, validated, shareable descriptions of a whole render.
 
 A preset is one TOML file loaded into the immutable :class:`Preset`: every engine parameter,
-the output stage (``mix``, ``match_loudness``), optionally the style audio it was made with and
-a chain of pedalboard effects before and after the neural effect. One idea per module:
+the output stage (``mix``, ``match_loudness``, ``full_band``), optionally the style audio it
+was made with and a chain of pedalboard effects before and after the neural effect. One idea
+per module:
 
 - :mod:`~neuralfx.presets.preset`: the :class:`Preset` value, its validation and overrides;
 - :mod:`~neuralfx.presets.codec`: the TOML file format, read with errors that name the file,

@@ -20,7 +20,7 @@ keep the classic defaults)::
                       # waveform_iterations
     [chunking]        # chunk_seconds, overlap_seconds, pad_edges
     [compute]         # precision, device, memory_budget_mb
-    [output]          # mix (0..1 dry/wet), match_loudness (true/false)
+    [output]          # mix (0..1 dry/wet), match_loudness, full_band (true/false)
 
     [[chain.pre]]     # pedalboard effects before the neural effect, in order
     plugin = "HighpassFilter"

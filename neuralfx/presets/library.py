@@ -256,7 +256,8 @@ def _looks_like_path(name: str | os.PathLike) -> bool:
 def load_preset(name_or_path: str | os.PathLike, *, prefer_user: bool = False,
                 **overrides: Any) -> Preset:
     """A preset by name or path, with ``overrides`` (engine parameters, ``mix``,
-    ``match_loudness``) applied and validated. See the module docstring for the lookup order.
+    ``match_loudness``, ``full_band``) applied and validated. See the module docstring for the
+    lookup order.
 
     Raises:
         PresetNotFoundError (a KeyError): no such preset; the message lists the known ones.
@@ -287,7 +288,17 @@ def _find(name: str | os.PathLike, prefer_user: bool) -> Preset:
         return preset
     if not builtin_only and (user := _load_user(name)) is not None:
         return user
+    if _key(name) in RETIRED:
+        raise PresetNotFoundError(f"preset {name!r} was retired: {RETIRED[_key(name)]}")
     raise PresetNotFoundError(f"unknown preset {name!r}{_known()}")
+
+
+# built-ins that are gone, and what to use instead (a user's own preset of that name still loads)
+RETIRED = {
+    "hq": "it analysed at 44.1 kHz to fill the top octave and laid a hiss-like floor there; "
+          "every preset now rebuilds the top octave at the style's level (full_band = true). "
+          "For the closest match to the style use 'style+'",
+}
 
 
 def _known() -> str:

@@ -25,7 +25,7 @@ from .plugins import PluginSpec, build_chain, normalise_spec
 
 FORMAT_VERSION = 1  # of the preset file: a reader refuses newer versions by name
 
-OUTPUT_KEYS = ("mix", "match_loudness")
+OUTPUT_KEYS = ("mix", "match_loudness", "full_band")
 
 # TOML group -> keys. Engine fields nobody has grouped yet land in [engine], so every field of
 # Settings stays representable even before this table learns about it.
@@ -79,6 +79,7 @@ class Preset:
     settings: Settings = field(default_factory=Settings)
     mix: float = 1.0
     match_loudness: bool = True
+    full_band: bool = True
     style: str | None = None
     style_sha256: str | None = None
     pre: tuple[PluginSpec, ...] = ()
@@ -164,9 +165,10 @@ def _check_output(p: Preset) -> None:
     if not (isinstance(p.mix, (int, float)) and not isinstance(p.mix, bool)
             and math.isfinite(p.mix) and 0 <= p.mix <= 1):
         raise SettingsError(f"mix = {p.mix!r} is not allowed: expected a number from 0 to 1")
-    if not isinstance(p.match_loudness, bool):
-        raise SettingsError(
-            f"match_loudness = {p.match_loudness!r} is not allowed: expected true or false")
+    for key in ("match_loudness", "full_band"):
+        if not isinstance(getattr(p, key), bool):
+            raise SettingsError(
+                f"{key} = {getattr(p, key)!r} is not allowed: expected true or false")
 
 
 def default_value(key: str) -> Any:

@@ -1,0 +1,142 @@
+"""The top octave at the user's rate: band replication from the output's own upper band,
+levelled bin by bin to the style's top octave.
+
+The engine analyses at 22050 Hz (the seed method's rate), so a render has nothing above
+11 kHz. As in spectral band replication (HE-AAC's SBR), the missing band is rebuilt from the
+band below it: the output's last octave below the split, ``[split/2, split)``, is copied up
+(shifted by whole STFT bins, as often as it takes to reach the top) and each target bin is
+then given the level the style has there, as a share of the signal's energy averaged over
+time. The copy keeps the output's own events: its level moves frame by frame with the octave
+it came from, so no stationary floor is added. Where the style has no energy (a source cut at
+16 kHz, or a style sampled at 22.05 kHz) the gain is zero: nothing is invented that the style
+does not have.
+
+A shift by ``m`` bins of an STFT with hop ``n_fft / 4`` is a clean frequency shift when ``m``
+is a multiple of 4 (the phase advance ``2 pi m hop / n_fft`` per frame is then a whole turn), so
+the copied band keeps its transients where they were in time.
+
+Time is on the last axis; audio is ``(channels, samples)`` float32.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .spectral import istft, stft
+
+# 2048 points at 44.1/48 kHz (about 45 ms): fine enough in frequency for the style's spectral
+# shape, short enough that a copied transient does not smear audibly
+REFERENCE_RATE, REFERENCE_FFT = 44100.0, 2048
+# the style's per-bin level is smoothed over about a sixth of an octave: a 10 s style's
+# spectrum is noisy bin by bin, and a noisy equaliser would colour the copy
+SMOOTHING_OCTAVES = 1 / 6
+# a bin of the style this far below its loudest top-octave bin counts as empty: nothing is added
+EMPTY_DB = 90.0
+# never lift the copied band by more than this (a near-silent source would only bring up noise)
+MAX_GAIN_DB = 24.0
+# the split sits this far below the analysis rate's Nyquist: the resampler's transition band
+# (soxr VHQ passes 95% of it flat) is filled by the copy, and the source octave is all passband
+SPLIT_OF_NYQUIST = 0.95
+# the style's level is read from at most this many frames, spread over the whole style
+PROFILE_FRAMES = 4000
+
+
+def split_frequency(analysis_rate: float) -> float:
+    """Where the copied band starts for a render analysed at ``analysis_rate``."""
+    return SPLIT_OF_NYQUIST * analysis_rate / 2
+
+
+def fft_size(sample_rate: float) -> int:
+    """The STFT size at ``sample_rate``: 2048 at 44.1/48 kHz, doubled per octave above."""
+    return REFERENCE_FFT * 2 ** max(0, round(math.log2(sample_rate / REFERENCE_RATE)))
+
+
+@dataclass(frozen=True)
+class TopOctaveProfile:
+    """The style's spectrum as a share of its energy: ``share[k]`` is the mean power of the
+    style at ``frequencies[k]`` Hz per Hz, over its mean total power (so it does not depend on
+    the STFT size), and ``bandwidth`` the highest frequency the style has (its Nyquist)."""
+
+    frequencies: np.ndarray
+    share: np.ndarray
+    bandwidth: float
+
+
+def style_profile(style: np.ndarray, sample_rate: float) -> TopOctaveProfile:
+    """The profile of a mono style ``(samples,)`` at its own rate."""
+    n_fft = fft_size(sample_rate)
+    audio = torch.from_numpy(np.ascontiguousarray(style, dtype=np.float32))
+    power = stft(audio, n_fft, n_fft // 4).abs().square()  # (bins, frames)
+    if power.shape[-1] > PROFILE_FRAMES:
+        power = power[:, torch.linspace(0, power.shape[-1] - 1, PROFILE_FRAMES).long()]
+    mean = power.double().mean(dim=-1).numpy()
+    total = float(mean.sum())
+    hz_per_bin = sample_rate / n_fft
+    frequencies = np.arange(mean.size) * hz_per_bin
+    share = mean / (total * hz_per_bin) if total > 0 else np.zeros_like(mean)
+    return TopOctaveProfile(frequencies, share, sample_rate / 2)
+
+
+def source_bins(n_bins: int, split_bin: int, shift: int) -> np.ndarray:
+    """For every target bin ``k >= split_bin``, the bin it is copied from: ``k`` shifted down by
+    whole multiples of ``shift`` into ``[split_bin - shift, split_bin)``."""
+    k = np.arange(split_bin, n_bins)
+    return k - shift * ((k - split_bin) // shift + 1)
+
+
+def _smooth_db(level_db: np.ndarray, frequencies: np.ndarray, octaves: float) -> np.ndarray:
+    """``level_db`` averaged over ``octaves`` around each frequency (log-frequency window)."""
+    out = level_db.copy()
+    half = 2 ** (octaves / 2)
+    lo = np.searchsorted(frequencies, frequencies / half)
+    hi = np.searchsorted(frequencies, frequencies * half, side="right")
+    cumulative = np.concatenate([[0.0], np.cumsum(level_db)])
+    valid = hi > lo
+    out[valid] = (cumulative[hi[valid]] - cumulative[lo[valid]]) / (hi[valid] - lo[valid])
+    return out
+
+
+def replicate(audio: np.ndarray, sample_rate: float, analysis_rate: float,
+              profile: TopOctaveProfile) -> np.ndarray:
+    """``audio (channels, samples)`` at ``sample_rate``, rendered at ``analysis_rate``, with its
+    band above the split (:func:`split_frequency`) rebuilt from the octave below at the style's
+    level (see the module docstring). Unchanged when neither the rate nor the style reach
+    above the analysis rate's Nyquist. Every channel gets the same equaliser, so the stereo
+    image of the copied band is the image of its source band (identical channels stay
+    identical, a silent channel stays silent)."""
+    top = min(sample_rate / 2, profile.bandwidth)
+    if top <= analysis_rate / 2 * 1.01 or audio.shape[-1] == 0:
+        return audio
+    split_hz = split_frequency(analysis_rate)
+    n_fft = fft_size(sample_rate)
+    hz_per_bin = sample_rate / n_fft
+    split_bin = int(math.ceil(split_hz / hz_per_bin))
+    shift = max(4, 4 * int(round(split_bin / 2 / 4)))  # about an octave, a multiple of 4 bins
+    spectrum = stft(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), n_fft,
+                    n_fft // 4)  # (channels, bins, frames)
+    n_bins = spectrum.shape[-2]
+    targets = np.arange(split_bin, n_bins)
+    copy = spectrum[:, source_bins(n_bins, split_bin, shift)]  # (channels, targets, frames)
+    power = spectrum.abs().square().double()
+    total = float(power.sum(dim=-2).mean())  # mean power of a frame, all bins
+    copied = copy.abs().square().double().mean(dim=(0, -1)).numpy()  # per target bin
+    if total <= 0:
+        return audio
+    frequencies = targets * hz_per_bin
+    wanted = np.interp(frequencies, profile.frequencies, profile.share, right=0.0) \
+        * hz_per_bin * total
+    gain_db = 10 * np.log10(np.maximum(wanted, 1e-30) / np.maximum(copied, 1e-30))
+    gain_db = np.minimum(_smooth_db(gain_db, frequencies, SMOOTHING_OCTAVES), MAX_GAIN_DB)
+    top_share = profile.share[profile.frequencies >= split_hz]
+    loudest = float(top_share.max()) if top_share.size else 0.0
+    empty = (wanted <= loudest * hz_per_bin * total * 10 ** (-EMPTY_DB / 10)) \
+        | (frequencies > top) | (copied <= 0)
+    gain = np.where(empty, 0.0, 10 ** (gain_db / 20))
+    band = torch.zeros_like(spectrum)
+    band[:, split_bin:] = copy * torch.from_numpy(gain.astype(np.float32))[None, :, None]
+    added = istft(band, n_fft, n_fft // 4, audio.shape[-1]).numpy()
+    return (audio + added).astype(np.float32)
