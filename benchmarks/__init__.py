@@ -21,6 +21,7 @@ SCRIPTS = (
     "preset_speed",  # render time of presets on synthetic clips (no audio files needed)
     "quality",  # classic against improved presets on synthetic pairs
     "report_overhead",  # a batch without and with its report page (sidecars, spectrograms)
+    "full_band",  # the top octave (11 kHz up) of the presets' output against the style's
 )
 # the code they share
 LIBRARY = ("measures", "signals", "baseline")

@@ -13,6 +13,9 @@ Quality, independent of the optimisation (no preset's optimiser uses these netwo
   of the onset-strength envelopes of output and style (higher is better).
 - :func:`reconstruction_quality`: spectral convergence between the optimised magnitude and the
   STFT magnitude of the final audio (lower is better).
+- :func:`top_band_levels` and :func:`top_envelope`: the top octave (11 kHz up), which the
+  measures above cannot see (they analyse at 22050 Hz): its level per band, and how its level
+  moves over time and with the 1-11 kHz band.
 
 Signals are numpy arrays or tensors, ``(samples,)`` or ``(channels, samples)`` (channels are
 averaged), at ``sr`` Hz; they are resampled to the analysis rate 22050 Hz when needed.
@@ -244,6 +247,79 @@ def reconstruction_quality(magnitude, audio, sr: int = ANALYSIS_RATE, n_fft: int
     num = (rebuilt[..., :frames] - m[..., :frames]).norm()
     den = m[..., :frames].norm().clamp_min(1e-30)
     return float(num / den)
+
+
+# --- the top octave ---------------------------------------------------------------------------
+
+# Bands above the classic analysis's Nyquist (11.025 kHz)
+TOP_BANDS_HZ = ((11025, 14000), (14000, 17000), (17000, 22050))
+LEVEL_FLOOR_DB = -200.0  # the level of a band with no energy at all
+
+# The top envelope: frames of 2048 samples, hop 1024, at 44.1 kHz; the 11 kHz+ band against the
+# 1-11 kHz band, over the frames whose 1-11 kHz energy is within 40 dB of its loudest
+ENVELOPE_RATE = 44100
+ENVELOPE_FRAME = 2048
+ENVELOPE_HOP = 1024
+LOW_BAND_HZ = (1000, 11025)
+ENVELOPE_RANGE_DB = 40.0
+
+
+def _db(power) -> np.ndarray:
+    return np.maximum(10 * np.log10(np.maximum(power, 1e-300)), LEVEL_FLOOR_DB)
+
+
+def top_band_levels(audio: np.ndarray, sr: int, n_fft: int = 4096) -> list[float] | None:
+    """Energy in each of :data:`TOP_BANDS_HZ` relative to the whole signal's, in dB (-200 for
+    none, and for silence), from a Hann-windowed STFT (hop ``n_fft / 4``) of the mono mix at
+    the signal's own rate; None below 44.1 kHz or under one frame."""
+    x = np.asarray(audio, np.float64)
+    x = x.mean(axis=0) if x.ndim == 2 else x  # (channels, samples) -> mono, at its own rate
+    if sr < 2 * TOP_BANDS_HZ[-1][1] or len(x) < n_fft:
+        return None
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::n_fft // 4] * np.hanning(n_fft)
+    power = (np.abs(np.fft.rfft(frames, axis=-1)) ** 2).sum(0)
+    f = np.fft.rfftfreq(n_fft, 1 / sr)
+    total = power.sum()
+    if total <= 0:
+        return [LEVEL_FLOOR_DB] * len(TOP_BANDS_HZ)
+    return [float(_db(power[(f >= lo) & (f < hi)].sum() / total)) for lo, hi in TOP_BANDS_HZ]
+
+
+def band_envelopes(audio, sr: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(top, low)``, each ``(frames,)``: the mean-square level in dB (-200 for none) of the
+    11 kHz+ band and of the 1-11 kHz band per frame (Hann window, :data:`ENVELOPE_FRAME`
+    samples, hop :data:`ENVELOPE_HOP`, the mono mix at 44.1 kHz; other rates are resampled
+    first). None where the signal has no top band at all (a rate of 22.05 kHz or less) or is
+    under one frame."""
+    if sr <= 2 * LOW_BAND_HZ[1]:
+        return None
+    x = _mono(audio, sr, ENVELOPE_RATE)
+    if len(x) < ENVELOPE_FRAME:
+        return None
+    window = np.hanning(ENVELOPE_FRAME)
+    frames = np.lib.stride_tricks.sliding_window_view(x, ENVELOPE_FRAME)[::ENVELOPE_HOP]
+    # one-sided power, scaled so white noise of variance s2 gives s2 * (band width / Nyquist)
+    power = np.abs(np.fft.rfft(frames * window, axis=-1)) ** 2
+    power *= 2 / (ENVELOPE_FRAME * (window ** 2).sum())
+    f = np.fft.rfftfreq(ENVELOPE_FRAME, 1 / ENVELOPE_RATE)
+    top = power[:, f >= LOW_BAND_HZ[1]].sum(axis=1)
+    low = power[:, (f >= LOW_BAND_HZ[0]) & (f < LOW_BAND_HZ[1])].sum(axis=1)
+    return _db(top), _db(low)
+
+
+def top_envelope(audio, sr: int) -> dict[str, float] | None:
+    """How the top octave moves: ``{"spread_db", "corr"}`` of the 11 kHz+ level per frame
+    (:func:`band_envelopes`) over the frames whose 1-11 kHz level is within 40 dB of its
+    loudest (the music, not its silences). ``spread_db``: its standard deviation in dB (real
+    highs move 7-15 dB; a stationary floor about 1); ``corr``: its Pearson correlation with
+    the 1-11 kHz level of the same frames (0 where either is constant, e.g. silence). None
+    where there is no top band (:func:`band_envelopes`)."""
+    envelopes = band_envelopes(audio, sr)
+    if envelopes is None:
+        return None
+    top, low = envelopes
+    music = low >= low.max() - ENVELOPE_RANGE_DB
+    return {"spread_db": float(top[music].std()), "corr": _pearson(top[music], low[music])}
 
 
 # --- runs ---------------------------------------------------------------------------------------

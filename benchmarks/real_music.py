@@ -329,26 +329,6 @@ def loudness(audio: np.ndarray, sr: int) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-# Bands above the classic analysis's Nyquist (11.025 kHz), where only `hq` synthesises
-TOP_BANDS_HZ = ((11025, 14000), (14000, 17000), (17000, 22050))
-
-
-def top_band_levels(audio: np.ndarray, sr: int, n_fft: int = 4096) -> list[float] | None:
-    """Energy in each of :data:`TOP_BANDS_HZ` relative to the whole signal's, in dB (-200 for
-    none), from a Hann-windowed STFT of the mono mix; None below 44.1 kHz or under one frame.
-    The held-out measures analyse at 22050 Hz and cannot see these bands."""
-    x = np.asarray(audio, np.float64)
-    x = x.mean(axis=0) if x.ndim == 2 else x  # (channels, samples) -> mono, at its own rate
-    if sr < 2 * TOP_BANDS_HZ[-1][1] or len(x) < n_fft:
-        return None
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::n_fft // 4] * np.hanning(n_fft)
-    power = (np.abs(np.fft.rfft(frames, axis=-1)) ** 2).sum(0)
-    f = np.fft.rfftfreq(n_fft, 1 / sr)
-    total = max(power.sum(), 1e-300)
-    return [float(max(10 * np.log10(max(power[(f >= lo) & (f < hi)].sum(), 1e-300) / total),
-                      -200.0)) for lo, hi in TOP_BANDS_HZ]
-
-
 def seam_windows(seconds: float, settings) -> list[tuple[float, float]]:
     """Where chunk seams may be heard: the overlap of every two neighbouring chunks of the plan
     the engine makes for ``seconds`` of audio with ``settings`` (its analysis rate, hop,
@@ -448,8 +428,8 @@ def measure(output: np.ndarray, out_sr: int, style: np.ndarray, content: np.ndar
         "rhythm_similarity": measures.rhythm_similarity(out_an, style_an, measures.ANALYSIS_RATE),
         "loudness_in_lufs": loudness(reference, sr),
         "loudness_out_lufs": loudness(out, out_sr),
-        "top_band_db": top_band_levels(out, out_sr),
-        "top_band_db_style": top_band_levels(style, sr),
+        "top_band_db": measures.top_band_levels(out, out_sr),
+        "top_band_db_style": measures.top_band_levels(style, sr),
         "peak": float(np.abs(out).max()) if out.size else 0.0,
         "clipped_samples": int((np.abs(out) >= 1.0).sum()),
         **seam_measures(out, out_sr, windows),

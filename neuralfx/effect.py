@@ -268,7 +268,7 @@ class NeuralStyle:
         style_mono, style_rate = style_audio
         if preset.full_band:
             wet = replicate(wet, sample_rate, settings.sample_rate,
-                            style_profile(style_mono, style_rate))
+                            style_profile(style_mono, style_rate, settings.sample_rate))
         wet = A.match_and_limit(wet, A.analyse_loudness(style_mono[None], style_rate),
                                 sample_rate, A.peak_ceiling(style_mono))
         return np.repeat(wet.astype(np.float32), channels, axis=0)
@@ -301,13 +301,14 @@ class NeuralStyle:
             wet_an = dict(zip(todo, render_signals([x_an[k] for k in todo], stats, settings,
                                                    **run)))
         profile = None if style_audio is None or not preset.full_band \
-            else style_profile(*style_audio)
+            else style_profile(*style_audio, settings.sample_rate)
         for k in todo:
             wet = A.resample(wet_an[k], settings.sample_rate, rates[k],
                              quality=RESAMPLE_QUALITY, length=signals[k].shape[-1])
             if preset.full_band:  # the top octave the analysis rate cannot hold
                 wet = replicate(wet, rates[k], settings.sample_rate,
-                                profile or style_profile(A.to_mono(signals[k]), rates[k]))
+                                profile or style_profile(A.to_mono(signals[k]), rates[k],
+                                                         settings.sample_rate))
             out[k] = A.level(signals[k], wet, rates[k], mix=preset.mix,
                              match_loudness=preset.match_loudness,
                              balance_channels=not settings.is_texture)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .spectral import istft, stft
+from .spectral import istft, stft, stft_frames
 
 # 2048 points at 44.1/48 kHz (about 45 ms): fine enough in frequency for the style's spectral
 # shape, short enough that a copied transient does not smear audibly
@@ -43,6 +43,13 @@ MAX_GAIN_DB = 24.0
 SPLIT_OF_NYQUIST = 0.95
 # the style's level is read from at most this many frames, spread over the whole style
 PROFILE_FRAMES = 4000
+# the envelope: frames more than this far below the loudest (1 kHz up to the split) are
+# silence, left out of its spread; the copy's swing is the output's own times at most this
+QUIET_DB, MAX_EXPANSION = 40.0, 3.0
+# the lower band whose envelope drives the copy's level, frame by frame
+ENVELOPE_LOW_HZ = 1000.0
+# the envelope's gain is smoothed over this many frames (about 35 ms at 44.1 kHz): no zipper
+ENVELOPE_SMOOTHING_FRAMES = 3
 
 
 def split_frequency(analysis_rate: float) -> float:
@@ -57,20 +64,45 @@ def fft_size(sample_rate: float) -> int:
 
 @dataclass(frozen=True)
 class TopOctaveProfile:
-    """The style's spectrum as a share of its energy: ``share[k]`` is the mean power of the
-    style at ``frequencies[k]`` Hz per Hz, over its mean total power (so it does not depend on
-    the STFT size), and ``bandwidth`` the highest frequency the style has (its Nyquist)."""
+    """What the top octave takes from the style.
+
+    ``share[k]``: the style's mean power at ``frequencies[k]`` Hz, per Hz, over its mean total
+    power (so it does not depend on the STFT size); ``bandwidth``: the highest frequency the
+    style has (its Nyquist); ``spread_db``: how far its top octave's level swings over time
+    (the standard deviation of that band's level per frame, in dB, over the frames that are
+    not silent), 0 without a top octave."""
 
     frequencies: np.ndarray
     share: np.ndarray
     bandwidth: float
+    spread_db: float
 
 
-def style_profile(style: np.ndarray, sample_rate: float) -> TopOctaveProfile:
-    """The profile of a mono style ``(samples,)`` at its own rate."""
+def band_level_db(power: torch.Tensor, frequencies: np.ndarray, lo: float, hi: float
+                  ) -> np.ndarray:
+    """The level per frame, dB, of the bins in ``[lo, hi)`` of ``power (..., bins, frames)``
+    (channels, if any, summed)."""
+    rows = torch.from_numpy((frequencies >= lo) & (frequencies < hi))
+    band = power[..., rows, :].double().sum(dim=-2)
+    while band.dim() > 1:
+        band = band.sum(dim=0)
+    return 10 * np.log10(band.numpy() + 1e-20)
+
+
+def sounding(level_db: np.ndarray) -> np.ndarray:
+    """The frames within :data:`QUIET_DB` of the loudest."""
+    return level_db >= level_db.max() - QUIET_DB
+
+
+def style_profile(style: np.ndarray, sample_rate: float, analysis_rate: float
+                  ) -> TopOctaveProfile:
+    """The profile of a mono style ``(samples,)`` at its own rate, for renders analysed at
+    ``analysis_rate``. Whole frames only: the zero padding of centred edge frames would
+    spread a click across the spectrum and read as a floor where the style has none."""
     n_fft = fft_size(sample_rate)
     audio = torch.from_numpy(np.ascontiguousarray(style, dtype=np.float32))
-    power = stft(audio, n_fft, n_fft // 4).abs().square()  # (bins, frames)
+    frames = stft_frames if audio.shape[-1] >= n_fft else stft
+    power = frames(audio, n_fft, n_fft // 4).abs().square()  # (bins, frames)
     if power.shape[-1] > PROFILE_FRAMES:
         power = power[:, torch.linspace(0, power.shape[-1] - 1, PROFILE_FRAMES).long()]
     mean = power.double().mean(dim=-1).numpy()
@@ -78,7 +110,13 @@ def style_profile(style: np.ndarray, sample_rate: float) -> TopOctaveProfile:
     hz_per_bin = sample_rate / n_fft
     frequencies = np.arange(mean.size) * hz_per_bin
     share = mean / (total * hz_per_bin) if total > 0 else np.zeros_like(mean)
-    return TopOctaveProfile(frequencies, share, sample_rate / 2)
+    spread = 0.0
+    if sample_rate / 2 > analysis_rate / 2 * 1.01 and total > 0:
+        split = analysis_rate / 2
+        low = band_level_db(power, frequencies, ENVELOPE_LOW_HZ, split)
+        top = band_level_db(power, frequencies, split, sample_rate / 2 + 1)
+        spread = float(np.std(top[sounding(low)]))
+    return TopOctaveProfile(frequencies, share, sample_rate / 2, spread)
 
 
 def source_bins(n_bins: int, split_bin: int, shift: int) -> np.ndarray:
@@ -136,7 +174,38 @@ def replicate(audio: np.ndarray, sample_rate: float, analysis_rate: float,
     empty = (wanted <= loudest * hz_per_bin * total * 10 ** (-EMPTY_DB / 10)) \
         | (frequencies > top) | (copied <= 0)
     gain = np.where(empty, 0.0, 10 ** (gain_db / 20))
+    copy = copy * torch.from_numpy(gain.astype(np.float32))[None, :, None]
+    all_bins = np.arange(n_bins) * hz_per_bin
+    copy = copy * torch.from_numpy(envelope_gain(
+        band_level_db(power, all_bins, ENVELOPE_LOW_HZ, split_hz),
+        band_level_db(copy.abs().square(), frequencies, 0, np.inf),
+        profile.spread_db))
     band = torch.zeros_like(spectrum)
-    band[:, split_bin:] = copy * torch.from_numpy(gain.astype(np.float32))[None, :, None]
+    band[:, split_bin:] = copy
     added = istft(band, n_fft, n_fft // 4, audio.shape[-1]).numpy()
     return (audio + added).astype(np.float32)
+
+
+def envelope_gain(low_db: np.ndarray, copy_db: np.ndarray, style_spread_db: float
+                  ) -> np.ndarray:
+    """A gain per frame ``(frames,)`` float32 for the copied band (level ``copy_db`` per
+    frame): where it swings less than the style's top octave (``style_spread_db``), it gets the
+    envelope of the output's lower band (``low_db``, 1 kHz up to the split), its swing scaled
+    to the style's (at most :data:`MAX_EXPANSION` times the lower band's own), at the same
+    mean power. The copy of one octave can swing far less than the music does (a render's
+    upper octave is often texture-like), where real highs rise and fall with every event; a
+    copy that swings enough keeps its own envelope."""
+    frames = sounding(low_db)
+    low_spread = float(np.std(low_db[frames]))
+    if low_spread <= 0 or style_spread_db <= float(np.std(copy_db[frames])):
+        return np.ones_like(copy_db, dtype=np.float32)  # it swings enough on its own
+    scale = min(style_spread_db / low_spread, MAX_EXPANSION)
+    target = scale * (low_db - low_db[frames].mean())
+    gain_db = np.convolve(target - (copy_db - copy_db[frames].mean()),
+                          np.ones(ENVELOPE_SMOOTHING_FRAMES) / ENVELOPE_SMOOTHING_FRAMES,
+                          mode="same")
+    gain_db = np.clip(gain_db, -60.0, MAX_GAIN_DB)
+    power = 10 ** (copy_db / 10)
+    # the same mean power (the style's share) with the new envelope
+    norm = power.sum() / max((power * 10 ** (gain_db / 10)).sum(), 1e-30)
+    return (10 ** (gain_db / 20) * math.sqrt(norm)).astype(np.float32)

@@ -321,14 +321,142 @@ def test_demo_benchmark_measures_each_output_against_the_shipped_style(tmp_path,
 
 
 def test_top_band_levels_see_the_octave_above_the_classic_band():
-    from benchmarks import real_music
+    from benchmarks import measures
 
     sr = 44100
     noise = np.random.default_rng(0).standard_normal((1, sr))
-    white = real_music.top_band_levels(noise, sr)
-    widths = [hi - lo for lo, hi in real_music.TOP_BANDS_HZ]
+    white = measures.top_band_levels(noise, sr)
+    widths = [hi - lo for lo, hi in measures.TOP_BANDS_HZ]
     for level, width in zip(white, widths):  # white noise: each band's share of the spectrum
         assert level == pytest.approx(10 * np.log10(width / (sr / 2)), abs=0.3)
     tone = np.sin(2 * np.pi * 1000 * np.arange(sr) / sr)
-    assert max(real_music.top_band_levels(tone, sr)) < -100
-    assert real_music.top_band_levels(noise, 22050) is None  # no such bands at 22.05 kHz
+    assert max(measures.top_band_levels(tone, sr)) < -100
+    assert measures.top_band_levels(np.zeros(sr), sr) == [-200.0] * 3  # silence: no band
+    assert measures.top_band_levels(noise, 22050) is None  # no such bands at 22.05 kHz
+
+
+def _stepped_envelope(seconds: float, sr: int, step: float = 0.25) -> np.ndarray:
+    """A level that jumps every ``step`` seconds between -30 and 0 dB, ``(seconds * sr,)``."""
+    levels = np.random.default_rng(1).uniform(-30, 0, int(np.ceil(seconds / step)))
+    return np.repeat(10 ** (levels / 20), int(step * sr))[:int(seconds * sr)]
+
+
+def test_top_envelope_follows_the_music_and_a_floor_does_not():
+    from benchmarks import measures
+
+    sr, seconds = 44100, 4.0
+    t = np.arange(int(seconds * sr)) / sr
+    hiss = 0.01 * np.random.default_rng(0).standard_normal(len(t))  # all bands, quiet
+    env = _stepped_envelope(seconds, sr)
+    lower = np.sin(2 * np.pi * 2000 * t)  # a louder 1-11 kHz band
+    # highs that move with a louder lower band: the envelope's spread is the level steps'
+    moving = measures.top_envelope(env * (lower + hiss), sr)
+    assert moving["corr"] > 0.95 and moving["spread_db"] > 5
+    # a stationary floor under the same music: hardly any spread, follows nothing
+    floor = measures.top_envelope(env * lower + hiss, sr)
+    assert floor["spread_db"] < 1 and abs(floor["corr"]) < 0.3
+    # frames more than 40 dB below the loudest 1-11 kHz frame are left out (a silent gap)
+    gap = env * (lower + hiss)
+    gap[sr:2 * sr] *= 1e-4
+    assert measures.top_envelope(gap, sr)["spread_db"] == pytest.approx(
+        measures.top_envelope(np.concatenate([gap[:sr], gap[2 * sr:]]), sr)["spread_db"],
+        abs=0.5)
+    white = measures.top_envelope(np.random.default_rng(2).standard_normal((2, len(t))), sr)
+    assert white["spread_db"] < 0.5
+    tone = measures.top_envelope(lower, sr)  # only leakage up there, far down: still finite
+    assert np.isfinite(tone["spread_db"]) and np.isfinite(tone["corr"])
+    # other rates are measured at 44.1 kHz; silence has no NaN; no top band: None
+    at_48k = measures.top_envelope(np.interp(np.arange(int(seconds * 48000)) / 48000, t,
+                                             env * (lower + hiss)), 48000)
+    assert at_48k["corr"] > 0.9 and at_48k["spread_db"] == pytest.approx(
+        moving["spread_db"], abs=1.0)
+    assert measures.top_envelope(np.zeros(sr), sr) == {"spread_db": 0.0, "corr": 0.0}
+    assert measures.top_envelope(hiss, 22050) is None
+    assert measures.top_envelope(hiss[:1000], sr) is None  # under one frame
+
+
+def test_full_band_low_pass_empties_the_band_above_its_cutoff():
+    from benchmarks import full_band, measures
+
+    sr = 44100
+    noise = np.random.default_rng(0).standard_normal((1, 2 * sr))
+    low = full_band.low_pass(noise, sr)
+    before, after = measures.top_band_levels(noise, sr), measures.top_band_levels(low, sr)
+    assert low.shape == noise.shape and low.dtype == np.float32
+    def absolute(levels, x):  # levels relative to the whole signal -> to full scale
+        return np.array(levels) + 10 * np.log10(np.mean(x ** 2))
+
+    assert absolute(after, low)[0] == pytest.approx(absolute(before, noise)[0], abs=0.1)
+    assert after[2] < -100  # 17-22 kHz: nothing
+    # linear phase, its delay removed: the pass band lines up with the input
+    assert np.corrcoef(low[0], noise[0])[0, 1] > 0.8
+
+
+def test_full_band_benchmark_records_every_output_and_prints_the_targets(tmp_path, monkeypatch):
+    import soundfile as sf
+
+    from benchmarks import full_band, measures
+    from neuralfx.effect import PARAMETERS
+
+    monkeypatch.setattr(measures, "EVAL_FILTERS", 16)
+    monkeypatch.setattr(measures, "EVAL_WIDTHS", (3, 5))
+    sr = 44100
+    source = tmp_path / "files"
+    source.mkdir()
+    sf.write(source / "content.wav", np.stack([signals.melody(2.5, sr, seed=1),
+                                               signals.melody(2.5, sr, seed=2)], axis=1), sr)
+    sf.write(source / "style.wav", signals.rhythmic_noise(3.0, sr), sr)
+    mono = tmp_path / "mono"
+    made = full_band.main(["--make-mono", str(mono), "--source", str(source)])
+    assert made == {"files": [str(mono / "content.wav"), str(mono / "style.wav")]}
+    audio, _ = sf.read(mono / "content.wav")
+    stereo, _ = sf.read(source / "content.wav")
+    assert audio.ndim == 1 and np.allclose(audio, stereo.mean(axis=1), atol=1e-6)
+
+    out = tmp_path / "full_band.json"
+    doc = full_band.main(["--data", str(mono), "--pair", "content.wav", "style.wav",
+                          *TINY_REAL[:12], "--seconds", "2", "--presets", "draft",
+                          "--seeds", "0", "1", "--out", str(out), "--no-warm-up"])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(doc))
+    values = [False, True] if "full_band" in PARAMETERS else [None]
+    pair = [r for r in doc["runs"] if r["check"] == "pair"]
+    floor = [r for r in doc["runs"] if r["check"] == "floor"]
+    # off and on side by side, the order alternating with the seed; the floor check: seed 0
+    assert [(r["seed"], r["full_band"]) for r in pair] == (
+        [(0, v) for v in values] + [(1, v) for v in values[::-1]])
+    assert [(r["seed"], r["full_band"]) for r in floor] == [(0, values[-1])]
+    for r in doc["runs"]:
+        for key in ("wall_s", "cpu_s", "style_distance", "style_distance_best_gain", "peak",
+                    "loudness_out_lufs", "top_spread_db", "top_corr", "top_spread_db_style",
+                    "top_corr_style", "top_spread_db_input", "top_corr_input"):
+            assert isinstance(r[key], float) and np.isfinite(r[key]), key
+        for key in ("top_band_db", "top_band_db_style", "top_band_db_input"):
+            assert len(r[key]) == 3 and all(-200 <= v <= 0 for v in r[key]), key
+        assert r["sample_rate"] == sr and r["seconds"] == 2 and r["preset"] == "draft"
+    assert floor[0]["top_band_db_style"][2] < -100  # the floor check's style has no highs
+    assert pair[0]["top_band_db_style"][2] > -100
+    assert doc["command"][:3] == ["python", "-m", "benchmarks.full_band"]
+
+    text = full_band.main(["--table", str(out)])
+    assert "Targets: 11-14 and 14-17 kHz within 6 dB" in text and "Floor check" in text
+    assert "| draft | " in text and "| content.wav -> style.wav, worst |" in text
+    for value in values:
+        assert f"| draft | {value} | mean of 2 (2 seeds) |" in text
+
+
+def test_full_band_figures_judge_each_target():
+    from benchmarks.full_band import figures, misses
+
+    style = {"top_band_db_style": [-40.0, -50.0, -150.0], "top_spread_db_style": 10.0}
+    off = {**style, "top_band_db": [-150.0, -150.0, -150.0], "top_spread_db": 1.0,
+           "top_corr": -0.2, "wall_s": 10.0, "cpu_s": 20.0, "style_distance_best_gain": 0.2}
+    on = {**off, "top_band_db": [-42.0, -60.0, -100.0], "top_spread_db": 6.0,
+          "top_corr": 0.6, "wall_s": 11.0, "cpu_s": 21.0, "style_distance_best_gain": 0.2}
+    f = figures(on, off)
+    assert f["level_db"] == [-2.0, -10.0] and f["above_empty_db"] == 50.0
+    assert f["spread_ratio"] == 0.6 and f["time_ratio"] == pytest.approx(1.1)
+    assert f["distance_ratio"] == 1.0
+    assert misses(f) == ["14-17 kHz level", "floor"]
+    f = figures(off, off)  # itself: no ratios
+    assert f["time_ratio"] is None and f["distance_ratio"] is None
+    assert misses(f) == ["11-14 kHz level", "14-17 kHz level", "spread", "corr"]

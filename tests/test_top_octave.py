@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.signal import butter, sosfiltfilt
+from scipy.signal import butter, firwin, lfilter, sosfiltfilt
 
 from neuralfx import NeuralStyle
 from neuralfx.top_octave import replicate, source_bins, style_profile
@@ -44,7 +44,7 @@ def test_every_target_bin_copies_from_the_octave_below_the_split():
 
 def test_the_top_octave_takes_the_style_level_band_by_band(render):
     style = noise(6, 2)  # white: every band has its share of the energy
-    out = replicate(render, SR, ANALYSIS, style_profile(style, SR))
+    out = replicate(render, SR, ANALYSIS, style_profile(style, SR, ANALYSIS))
     for lo, hi in ((11000, 14000), (14000, 17000), (17000, 22050)):
         assert band_db(out, SR, lo, hi) == pytest.approx(band_db(style, SR, lo, hi), abs=2.0)
     # below the split the render is untouched
@@ -52,19 +52,21 @@ def test_the_top_octave_takes_the_style_level_band_by_band(render):
 
 
 def test_where_the_style_has_no_top_octave_nothing_is_invented(render):
-    style = low_passed(noise(6, 2), SR, 16000)  # an MP3-like source cut at 16 kHz
-    out = replicate(render, SR, ANALYSIS, style_profile(style, SR))
+    # an MP3-like source cut at 16 kHz, its stop band 140 dB down
+    style = lfilter(firwin(1023, 16000, fs=SR, window=("kaiser", 14)), 1, noise(6, 2))
+    out = replicate(render, SR, ANALYSIS, style_profile(style, SR, ANALYSIS))
     assert band_db(out, SR, 11000, 14000) == pytest.approx(band_db(style, SR, 11000, 14000),
                                                            abs=2.0)
     assert band_db(out, SR, 17000, 22050) <= band_db(style, SR, 17000, 22050) + 6
     # a style sampled at 22.05 kHz has no top octave at all: the render stays as it is
     assert np.array_equal(replicate(render, SR, ANALYSIS, style_profile(noise(6, 2, 22050),
-                                                                      22050)), render)
+                                                                      22050, ANALYSIS)), render)
 
 
 def test_nothing_to_do_at_the_analysis_rate():
     audio = noise(1, 3, 22050)[None]
-    assert np.array_equal(replicate(audio, 22050, ANALYSIS, style_profile(noise(2, 4), SR)), audio)
+    profile = style_profile(noise(2, 4), SR, ANALYSIS)
+    assert np.array_equal(replicate(audio, 22050, ANALYSIS, profile), audio)
 
 
 def test_the_copy_moves_with_the_music_and_keeps_its_transients():
@@ -75,7 +77,7 @@ def test_the_copy_moves_with_the_music_and_keeps_its_transients():
         k = int(start * sr)
         bursts[k:k + sr // 10] = 1.0
     audio = (low_passed(noise(4, 5), sr, 10500) * (0.05 + bursts))[None]
-    out = replicate(audio, sr, ANALYSIS, style_profile(noise(6, 6), sr))
+    out = replicate(audio, sr, ANALYSIS, style_profile(noise(6, 6), sr, ANALYSIS))
     top = out - audio
 
     def frame_db(x, lo, hi):
@@ -89,9 +91,31 @@ def test_the_copy_moves_with_the_music_and_keeps_its_transients():
     assert high.max() - np.median(high) > 15  # a burst stands out: no stationary floor
 
 
+def test_the_top_octave_swings_like_the_style_s(render):
+    """A render whose upper octave barely moves still gets highs that rise and fall with its
+    lower band, as far as the style's do."""
+    sr, n = SR, 6 * SR
+    swell = (1 + 0.9 * np.sin(2 * np.pi * 0.5 * np.arange(n) / sr)).astype(np.float32)
+    style = noise(6, 9) * swell  # highs that swing with the music
+    lower = low_passed(noise(6, 10), sr, 4000) * swell  # the render's lower band swings...
+    audio = (lower + 0.3 * low_passed(noise(6, 11), sr, 10500))[None]  # ...its upper one not
+    profile = style_profile(style, sr, ANALYSIS)
+    top = replicate(audio, sr, ANALYSIS, profile) - audio
+
+    def frame_db(x, lo, hi):
+        frames = x[0, : n // 2048 * 2048].reshape(-1, 2048)
+        spec = np.abs(np.fft.rfft(frames * np.hanning(2048), axis=-1)) ** 2
+        f = np.fft.rfftfreq(2048, 1 / sr)
+        return 10 * np.log10(spec[:, (f >= lo) & (f < hi)].sum(axis=-1) + 1e-20)
+
+    spread = np.std(frame_db(top, 11500, 20000))
+    assert profile.spread_db > 5 and spread >= 0.5 * profile.spread_db
+    assert np.corrcoef(frame_db(top, 11500, 20000), frame_db(audio, 1000, 11000))[0, 1] > 0.8
+
+
 def test_channels_identical_stay_identical_and_silent_stays_silent(render):
     stereo = np.concatenate([render, render, np.zeros_like(render)])
-    out = replicate(stereo, SR, ANALYSIS, style_profile(noise(6, 2), SR))
+    out = replicate(stereo, SR, ANALYSIS, style_profile(noise(6, 2), SR, ANALYSIS))
     assert np.array_equal(out[0], out[1])
     assert not np.any(out[2])
 
