@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .spectral import istft, stft, stft_frames
+from .spectral import istft, padded_slice, stft, stft_frames
 
 # 2048 points at 44.1/48 kHz (about 45 ms): fine enough in frequency for the style's spectral
 # shape, short enough that a copied transient does not smear audibly
@@ -43,6 +43,8 @@ MAX_GAIN_DB = 24.0
 SPLIT_OF_NYQUIST = 0.95
 # the style's level is read from at most this many frames, spread over the whole style
 PROFILE_FRAMES = 4000
+# frames transformed at a time (about 12 s at 44.1 kHz): the memory of a long file stays bounded
+BLOCK_FRAMES = 1024
 # the envelope: frames more than this far below the loudest (1 kHz up to the split) are
 # silence, left out of its spread; the copy's swing is the output's own times at most this
 QUIET_DB, MAX_EXPANSION = 40.0, 3.0
@@ -145,7 +147,8 @@ def replicate(audio: np.ndarray, sample_rate: float, analysis_rate: float,
     level (see the module docstring). Unchanged when neither the rate nor the style reach
     above the analysis rate's Nyquist. Every channel gets the same equaliser, so the stereo
     image of the copied band is the image of its source band (identical channels stay
-    identical, a silent channel stays silent)."""
+    identical, a silent channel stays silent). Works through the signal in blocks of
+    :data:`BLOCK_FRAMES` frames, so an hour costs no more memory than a minute."""
     top = min(sample_rate / 2, profile.bandwidth)
     if top <= analysis_rate / 2 * 1.01 or audio.shape[-1] == 0:
         return audio
@@ -154,17 +157,46 @@ def replicate(audio: np.ndarray, sample_rate: float, analysis_rate: float,
     hz_per_bin = sample_rate / n_fft
     split_bin = int(math.ceil(split_hz / hz_per_bin))
     shift = max(4, 4 * int(round(split_bin / 2 / 4)))  # about an octave, a multiple of 4 bins
-    spectrum = stft(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), n_fft,
-                    n_fft // 4)  # (channels, bins, frames)
-    n_bins = spectrum.shape[-2]
-    targets = np.arange(split_bin, n_bins)
-    copy = spectrum[:, source_bins(n_bins, split_bin, shift)]  # (channels, targets, frames)
-    power = spectrum.abs().square().double()
-    total = float(power.sum(dim=-2).mean())  # mean power of a frame, all bins
-    copied = copy.abs().square().double().mean(dim=(0, -1)).numpy()  # per target bin
+    n_bins = n_fft // 2 + 1
+    sources = torch.from_numpy(source_bins(n_bins, split_bin, shift))
+    frequencies = np.arange(split_bin, n_bins) * hz_per_bin
+    blocks = _Blocks(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), n_fft)
+
+    # 1. the copy's mean power per target bin and a frame's mean power, as the equaliser needs
+    copied, total = np.zeros(frequencies.size), 0.0
+    for power, _ in blocks.own_frames():
+        copied += power[:, sources].sum(dim=(0, -1)).numpy()
+        total += float(power.sum())
+    count = blocks.n_frames * audio.shape[0]
+    copied, total = copied / count, total / count
     if total <= 0:
         return audio
-    frequencies = targets * hz_per_bin
+    gain = _equaliser(frequencies, copied, total, hz_per_bin, split_hz, top, profile)
+
+    # 2. the envelope: the lower band's level and the equalised copy's, frame by frame
+    low, level = [], []
+    all_bins = np.arange(n_bins) * hz_per_bin
+    power_gain = torch.from_numpy(gain.astype(np.float64) ** 2)[None, :, None]
+    for power, _ in blocks.own_frames():
+        low.append(band_level_db(power, all_bins, ENVELOPE_LOW_HZ, split_hz))
+        level.append(band_level_db(power[:, sources] * power_gain, frequencies, 0, np.inf))
+    envelope = envelope_gain(np.concatenate(low), np.concatenate(level), profile.spread_db)
+
+    # 3. the band, block by block, added to the audio
+    out = audio.astype(np.float32, copy=True)
+    gain_t = torch.from_numpy(gain.astype(np.float32))[None, :, None]
+    for a, b, spectrum, frames in blocks.segments():
+        band = torch.zeros_like(spectrum)
+        scale = torch.from_numpy(envelope[np.clip(frames, 0, blocks.n_frames - 1)])
+        band[:, split_bin:] = spectrum[:, sources] * gain_t * scale
+        out[:, a:b] += blocks.keep(istft(band, n_fft, n_fft // 4, blocks.length(a, b)), a, b)
+    return out
+
+
+def _equaliser(frequencies: np.ndarray, copied: np.ndarray, total: float, hz_per_bin: float,
+               split_hz: float, top: float, profile: TopOctaveProfile) -> np.ndarray:
+    """The gain per target bin that gives the copy (mean power ``copied`` per bin, a frame's
+    being ``total``) the style's share of the energy there; 0 where the style is empty."""
     wanted = np.interp(frequencies, profile.frequencies, profile.share, right=0.0) \
         * hz_per_bin * total
     gain_db = 10 * np.log10(np.maximum(wanted, 1e-30) / np.maximum(copied, 1e-30))
@@ -173,17 +205,48 @@ def replicate(audio: np.ndarray, sample_rate: float, analysis_rate: float,
     loudest = float(top_share.max()) if top_share.size else 0.0
     empty = (wanted <= loudest * hz_per_bin * total * 10 ** (-EMPTY_DB / 10)) \
         | (frequencies > top) | (copied <= 0)
-    gain = np.where(empty, 0.0, 10 ** (gain_db / 20))
-    copy = copy * torch.from_numpy(gain.astype(np.float32))[None, :, None]
-    all_bins = np.arange(n_bins) * hz_per_bin
-    copy = copy * torch.from_numpy(envelope_gain(
-        band_level_db(power, all_bins, ENVELOPE_LOW_HZ, split_hz),
-        band_level_db(copy.abs().square(), frequencies, 0, np.inf),
-        profile.spread_db))
-    band = torch.zeros_like(spectrum)
-    band[:, split_bin:] = copy
-    added = istft(band, n_fft, n_fft // 4, audio.shape[-1]).numpy()
-    return (audio + added).astype(np.float32)
+    return np.where(empty, 0.0, 10 ** (gain_db / 20))
+
+
+class _Blocks:
+    """The centred STFT frames of ``audio (channels, samples)`` (hop ``n_fft / 4``), a block
+    of :data:`BLOCK_FRAMES` at a time. Each block is computed from its samples with a margin of
+    ``n_fft`` on either side (zeros beyond the signal), so its frames and the samples its
+    inverse keeps are the same as from the whole signal's transform."""
+
+    def __init__(self, audio: torch.Tensor, n_fft: int) -> None:
+        self.audio, self.n_fft, self.hop = audio, n_fft, n_fft // 4
+        self.n_frames = audio.shape[-1] // self.hop + 1
+        self.step = BLOCK_FRAMES * self.hop
+
+    def _spectrum(self, a: int, b: int) -> tuple[torch.Tensor, np.ndarray]:
+        """The frames of the segment ``[a - n_fft, b + n_fft)`` and their global indices."""
+        segment = padded_slice(self.audio, a - self.n_fft, b + self.n_fft)
+        spectrum = stft(segment, self.n_fft, self.hop)
+        first = (a - self.n_fft) // self.hop
+        return spectrum, first + np.arange(spectrum.shape[-1])
+
+    def segments(self):
+        """``(a, b, spectrum (channels, bins, frames), frame indices)`` per block of samples."""
+        n = self.audio.shape[-1]
+        for a in range(0, n, self.step):
+            b = min(a + self.step, n)
+            yield (a, b, *self._spectrum(a, b))
+
+    def own_frames(self):
+        """``(power (channels, bins, frames) float64, frame indices)``: every frame of the
+        signal exactly once, in order."""
+        for a, b, spectrum, frames in self.segments():
+            last = b // self.hop if b < self.audio.shape[-1] else self.n_frames
+            mine = (frames >= a // self.hop) & (frames < last)
+            yield spectrum[..., torch.from_numpy(mine)].abs().square().double(), frames[mine]
+
+    def length(self, a: int, b: int) -> int:
+        return b - a + 2 * self.n_fft
+
+    def keep(self, segment: torch.Tensor, a: int, b: int) -> np.ndarray:
+        """The samples ``[a, b)`` of a block's inverse transform."""
+        return segment[..., self.n_fft:self.n_fft + b - a].numpy()
 
 
 def envelope_gain(low_db: np.ndarray, copy_db: np.ndarray, style_spread_db: float

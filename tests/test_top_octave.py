@@ -144,3 +144,16 @@ def test_full_band_is_a_validated_output_parameter():
     assert loads_preset(dump_preset(preset)).full_band is False
     with pytest.raises(SettingsError, match="full_band = 'yes'"):
         load_preset("draft", full_band="yes")
+
+
+def test_blocks_give_the_whole_signal_s_result(render, monkeypatch):
+    """A long file goes through in blocks of frames: any block size gives the same audio."""
+    import neuralfx.top_octave as T
+
+    audio = np.concatenate([render, 0.5 * render[:, ::-1]])[:, : 3 * SR + 123]
+    profile = style_profile(noise(6, 2), SR, ANALYSIS)
+    whole = replicate(audio, SR, ANALYSIS, profile)
+    monkeypatch.setattr(T, "BLOCK_FRAMES", 7)
+    blocked = replicate(audio, SR, ANALYSIS, profile)
+    assert blocked.shape == audio.shape
+    assert np.max(np.abs(blocked - whole)) < 1e-5 * np.max(np.abs(whole))
