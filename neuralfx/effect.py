@@ -80,6 +80,9 @@ class NeuralStyle:
     as long as the input: of the style, or of the input itself without a style. Identical
     channels stay identical and a silent channel stays silent.
 
+    Full band (``full_band``, on by default): above the analysis rate's Nyquist the output's
+    own upper octave is copied up at the style's level (:mod:`neuralfx.top_octave`).
+
     Level (:func:`neuralfx.audio.level`): each channel keeps its input's balance; with
     ``match_loudness`` the output has the input's integrated loudness; ``mix`` is the linear
     dry/wet balance (0 = the input, 1 = all effect); peaks stay within -0.1 dBFS, or the
