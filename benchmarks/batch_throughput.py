@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -42,7 +41,7 @@ import numpy as np
 import soundfile as sf
 
 from benchmarks import signals
-from benchmarks.measures import machine, parse_sets, result_path, update_result
+from benchmarks.measures import git_revision, machine, parse_sets, result_path, update_result
 
 RESULT = result_path(__file__)
 
@@ -169,11 +168,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> dict:
     args = parser().parse_args(argv)
     results = run(args)
-    try:
-        results["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                                        capture_output=True, text=True).stdout.strip()
-    except OSError:
-        pass
+    results["git"] = git_revision()
     for mode, r in results["modes"].items():
         ratio = f", {r['ratio_to_serial']:.2f}x serial" if "ratio_to_serial" in r else ""
         rate = (f"{r['audio_seconds_per_second']:6.2f}x real time" if args.long else

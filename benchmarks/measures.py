@@ -32,6 +32,7 @@ import functools
 import json
 import os
 import platform
+import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -344,6 +345,16 @@ def machine(threads: int | None = None) -> dict:
             "python": platform.python_version(), "cuda": torch.cuda.is_available(),
             "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
             "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def git_revision() -> str | None:
+    """The short commit of the working tree the figures come from, or None outside git."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).parent)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
 
 
 def _jsonable(o):

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.measures import machine, parse_sets, result_path, write_result
+from benchmarks.measures import git_revision, machine, parse_sets, result_path, write_result
 
 RESULT = result_path(__file__)
 
@@ -99,11 +98,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> dict:
     args = parser().parse_args(argv)
     results = run(args)
-    try:
-        results["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                                        capture_output=True, text=True).stdout.strip()
-    except OSError:
-        pass
+    results["git"] = git_revision()
     plain, report = results["modes"]["plain"], results["modes"]["report"]
     print(f"without the report: {plain['seconds']:.1f} s; with it: {report['seconds']:.1f} s "
           f"(the report itself {report['report_seconds']:.1f} s, "
