@@ -93,7 +93,7 @@ def test_wheel_ships_builtin_presets(wheel):
     data = "neuralfx/builtin_presets/"
     tomls = sorted(n for n in wheel.namelist() if n.startswith(data))
     in_tree = sorted((ROOT / "presets").glob("*.toml"))
-    assert len(in_tree) >= 10
+    assert len(in_tree) >= 9
     assert tomls == [f"{data}{p.name}" for p in in_tree]
     for p in in_tree:
         assert wheel.read(f"{data}{p.name}") == p.read_bytes(), p.name
