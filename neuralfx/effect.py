@@ -303,15 +303,15 @@ class NeuralStyle:
             stats = self._style_statistics(settings, style_audio)
             wet_an = dict(zip(todo, render_signals([x_an[k] for k in todo], stats, settings,
                                                    **run)))
-        profile = None if style_audio is None or not preset.full_band \
+        style_top = None if style_audio is None or not preset.full_band \
             else style_profile(*style_audio, settings.sample_rate)
         for k in todo:
             wet = A.resample(wet_an[k], settings.sample_rate, rates[k],
                              quality=RESAMPLE_QUALITY, length=signals[k].shape[-1])
             if preset.full_band:  # the top octave the analysis rate cannot hold
-                wet = replicate(wet, rates[k], settings.sample_rate,
-                                profile or style_profile(A.to_mono(signals[k]), rates[k],
-                                                         settings.sample_rate))
+                profile = style_top if style_top is not None else style_profile(
+                    A.to_mono(signals[k]), rates[k], settings.sample_rate)  # its own style
+                wet = replicate(wet, rates[k], settings.sample_rate, profile)
             out[k] = A.level(signals[k], wet, rates[k], mix=preset.mix,
                              match_loudness=preset.match_loudness,
                              balance_channels=not settings.is_texture)
