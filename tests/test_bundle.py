@@ -284,3 +284,83 @@ def test_preset_must_refer_to_the_bundled_style(tmp_path):
     path = make_bundle(tmp_path / "x.zip", {"preset.toml": preset_text(style="/etc/passwd"),
                                             name: data})
     assert_refused(path, tmp_path / "p", "is not the bundled style")
+
+
+# --- trained styles --------------------------------------------------------------------------
+
+def trained_style(path: Path) -> Path:
+    import torch
+
+    from neuralfx.trained.stylefile import write_style_file
+    tensors = {"blend": torch.linspace(-1.0, 1.0, 64), "gain": torch.ones(4, 3).half()}
+    return write_style_file(path, tensors, {"preset": "draft", "duration_seconds": 2.0})
+
+
+def test_trained_style_round_trip(tmp_path):
+    import torch
+
+    from neuralfx.trained.stylefile import SUFFIX, read_style_file
+
+    assert B.TRAINED_SUFFIX == SUFFIX
+    style = trained_style(tmp_path / "usa.nfxstyle")
+    sha = hashlib.sha256(style.read_bytes()).hexdigest()
+    path = export_bundle(load_preset("draft"), tmp_path / "trained.zip", style_path=style)
+    preset, manifest = read_bundle(path)
+    assert manifest["style"] == preset.style == f"styles/{sha}.nfxstyle"
+
+    imported, dest = import_bundle(path, tmp_path / "p")
+    assert dest == tmp_path / "p" / "styles" / f"{sha}.nfxstyle"
+    assert dest.read_bytes() == style.read_bytes()
+    assert imported.style == str(dest.resolve()) and imported.style_sha256 == sha
+    assert imported.style_path() == dest.resolve()  # the recorded hash checks out
+    tensors, meta = read_style_file(dest)
+    assert torch.equal(tensors["blend"], torch.linspace(-1.0, 1.0, 64))
+    assert meta["preset"] == "draft"
+
+
+def test_tampered_trained_style_is_refused(tmp_path):
+    good = trained_style(tmp_path / "usa.nfxstyle").read_bytes()
+    data = bytearray(good)
+    data[-5] ^= 0x01  # one tensor bit: the zip CRC and manifest agree, only the style file knows
+    sha = hashlib.sha256(data).hexdigest()
+    name = f"styles/{sha}.nfxstyle"
+    path = make_bundle(tmp_path / "tampered.zip", {
+        "preset.toml": preset_text(style=name, style_sha256=sha), name: bytes(data)})
+    assert_refused(path, tmp_path / "p", repr(name), "tensors_sha256", "corrupted or modified")
+    with pytest.raises(BundleError, match="corrupted or modified"):
+        read_bundle(path)
+    # the same bundle with the original bytes is fine
+    sha = hashlib.sha256(good).hexdigest()
+    name = f"styles/{sha}.nfxstyle"
+    fine = make_bundle(tmp_path / "fine.zip", {
+        "preset.toml": preset_text(style=name, style_sha256=sha), name: good})
+    assert import_bundle(fine, tmp_path / "p")[1].read_bytes() == good
+
+
+def test_a_pickle_named_nfxstyle_is_refused(tmp_path):
+    import pickle
+
+    data = pickle.dumps({"weights": [1.0, 2.0]})
+    sha = hashlib.sha256(data).hexdigest()
+    name = f"styles/{sha}.nfxstyle"
+    path = make_bundle(tmp_path / "pickle.zip", {
+        "preset.toml": preset_text(style=name, style_sha256=sha), name: data})
+    assert_refused(path, tmp_path / "p", repr(name), "not a neuralfx style file")
+
+    (tmp_path / "fake.nfxstyle").write_bytes(data)  # nor is one exported
+    with pytest.raises(BundleError, match="not a neuralfx style file"):
+        export_bundle(load_preset("draft"), tmp_path / "x.zip",
+                      style_path=tmp_path / "fake.nfxstyle")
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_oversize_trained_style_member_is_refused_before_reading(tmp_path, monkeypatch):
+    from neuralfx.trained import stylefile
+
+    data = trained_style(tmp_path / "usa.nfxstyle").read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    name = f"styles/{sha}.nfxstyle"
+    path = make_bundle(tmp_path / "big.zip", {
+        "preset.toml": preset_text(style=name, style_sha256=sha), name: data})
+    monkeypatch.setattr(stylefile, "MAX_FILE_BYTES", 100)
+    assert_refused(path, tmp_path / "p", repr(name), f"{len(data)} bytes", "at most 100")

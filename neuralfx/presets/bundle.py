@@ -7,14 +7,16 @@ Layout (nothing else is accepted on import)::
                                 "style": "styles/<sha256>.wav" or null,
                                 "files": {name: {"sha256": ..., "size": ...}}}
     preset.toml                the preset (its chain inside), style.path = "styles/<sha256>.wav"
-    styles/<sha256>.<ext>      the style audio, named by the sha256 of its bytes
+    styles/<sha256>.<ext>      the style audio, or a trained style (.nfxstyle), named by the
+                               sha256 of its bytes
 
 :func:`import_bundle` treats the file as hostile: members must have exactly these names (so no
 path traversal, absolute paths or links), sizes and compression ratios are bounded (checked on
 the declared sizes and again while reading, since headers can lie), every checksum is verified,
-newer format versions are refused with a clear message, and nothing is written until all checks
-pass; files are written atomically. The style lands in ``<preset folder>/styles/`` (shared by
-content hash), the preset in the user preset folder.
+newer format versions are refused with a clear message, a trained style is checked as a whole
+style file, and nothing is written until all checks pass; files are written atomically. The
+style lands in ``<preset folder>/styles/`` (shared by content hash), the preset in the user
+preset folder.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ BUNDLE_VERSION = 1
 MANIFEST = "manifest.json"
 PRESET_MEMBER = "preset.toml"
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".aif", ".aiff")
-_STYLE_MEMBER = re.compile(r"styles/([0-9a-f]{64})(\.(?:wav|flac|mp3|ogg|aif|aiff))")
+TRAINED_SUFFIX = ".nfxstyle"  # neuralfx.trained.stylefile.SUFFIX, spelled here: that needs torch
+_STYLE_MEMBER = re.compile(r"styles/([0-9a-f]{64})(\.(?:wav|flac|mp3|ogg|aif|aiff|nfxstyle))")
 
 MAX_TEXT_BYTES = 1 << 20        # manifest and preset: a few hundred bytes in practice
 MAX_STYLE_BYTES = 512 << 20     # about 48 minutes of 24-bit stereo at 48 kHz
@@ -71,14 +74,17 @@ def export_bundle(preset: Preset, path: str | Path, style_path: str | Path | Non
         if not style.is_file():
             raise BundleError(f"style file {str(style)!r} does not exist")
         suffix = style.suffix.lower()
-        if suffix not in AUDIO_SUFFIXES:
+        if suffix not in AUDIO_SUFFIXES + (TRAINED_SUFFIX,):
             raise BundleError(f"style file {str(style)!r}: {suffix or 'no extension'} is not "
-                              f"allowed in a bundle; expected one of {', '.join(AUDIO_SUFFIXES)}")
+                              f"allowed in a bundle; expected one of {', '.join(AUDIO_SUFFIXES)}"
+                              f" or {TRAINED_SUFFIX}")
         size = style.stat().st_size
         if size > MAX_STYLE_BYTES:
             raise BundleError(f"style file {str(style)!r} is {size} bytes; a bundle holds at "
                               f"most {MAX_STYLE_BYTES} bytes of style audio")
         data = style.read_bytes()
+        if suffix == TRAINED_SUFFIX:  # never share a trained style that would not load
+            _parse_trained_style(data, str(style))
         sha = hashlib.sha256(data).hexdigest()
         member = f"styles/{sha}{suffix}"
         files[member] = data
@@ -135,6 +141,8 @@ def _check_members(zf: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo
             raise BundleError(f"{where}: member {name!r} is not a regular file (a link or "
                               f"device); refused")
         limit = MAX_STYLE_BYTES if name.startswith("styles/") else MAX_TEXT_BYTES
+        if name.endswith(TRAINED_SUFFIX):
+            limit = _stylefile().MAX_FILE_BYTES
         if info.file_size > limit:
             raise BundleError(f"{where}: member {name!r} is {info.file_size} bytes; at most "
                               f"{limit} are allowed")
@@ -241,7 +249,32 @@ def read_bundle(path: str | Path) -> tuple[Preset, dict[str, Any]]:
             info = members[manifest["style"]]
             sha, size = _stream(zf, info, where, lambda b: None)
             _verify(info.filename, sha, size, manifest, where)
+            _check_trained_style(zf, info, manifest, where)
     return preset, manifest
+
+
+def _stylefile():
+    """The style-file module, imported only when a bundle holds a trained style (it needs
+    torch, which the preset floor does not otherwise load)."""
+    from ..trained import stylefile
+    return stylefile
+
+
+def _parse_trained_style(data: bytes, source: str) -> None:
+    stylefile = _stylefile()
+    try:
+        stylefile.parse_style_file(data, source)
+    except stylefile.StyleFileError as e:  # one error type for callers of this module
+        raise BundleError(str(e)) from None
+
+
+def _check_trained_style(zf, info, manifest, where) -> None:
+    """A trained style member (.nfxstyle) is checked as a whole style file (layout, version,
+    checksum, values) before anything is written; audio members are left to the decoder."""
+    if info.filename.endswith(TRAINED_SUFFIX):
+        data = _read_small(zf, info, where)
+        _verify(info.filename, hashlib.sha256(data).hexdigest(), len(data), manifest, where)
+        _parse_trained_style(data, f"{where}: member {info.filename!r}")
 
 
 def _open(path: Path) -> zipfile.ZipFile:
@@ -303,6 +336,7 @@ def import_bundle(path: str | Path, preset_dir: str | Path | None = None, *,
         style_dest = None
         if manifest["style"]:
             info = members[manifest["style"]]
+            _check_trained_style(zf, info, manifest, where)
             style_dest = folder / info.filename  # styles/<sha256>.<ext>, checked above
             preset = dataclasses.replace(preset, style=str(style_dest.resolve()))
         if existing is not None and not overwrite:
