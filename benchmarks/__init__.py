@@ -22,6 +22,8 @@ SCRIPTS = (
     "quality",  # classic against improved presets on synthetic pairs
     "report_overhead",  # a batch without and with its report page (sidecars, spectrograms)
     "full_band",  # the top octave (11 kHz up) of the presets' output against the style's
+    "trained_styles",  # trained styles against the optimising presets; streaming; textures
+    "streaming_phase",  # frame-by-frame phase reconstruction against offline Griffin-Lim
 )
 # the code they share
 LIBRARY = ("measures", "signals", "baseline")

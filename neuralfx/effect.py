@@ -31,6 +31,8 @@ from .presets import OUTPUT_KEYS, Preset, load_preset
 from .settings import TEXTURE_OVERRIDES, Settings, field_names
 from .style import StatisticsCache, StyleStatistics, statistics_for
 from .top_octave import replicate, style_profile
+from .trained import SUFFIX, TrainedStyle, load_trained_style
+from .trained.apply import render_trained, style_ceiling, style_loudness
 
 __all__ = ["PARAMETERS", "NeuralStyle", "StreamingError"]
 
@@ -145,8 +147,10 @@ class NeuralStyle:
 
     @property
     def settings(self) -> Settings:
-        """The engine settings in effect (read-only; set parameters as attributes)."""
-        return self._preset.settings
+        """The engine settings in effect (read-only; set parameters as attributes): a trained
+        style's own when there is one."""
+        trained = self._trained
+        return trained.settings if trained is not None else self._preset.settings
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -161,10 +165,20 @@ class NeuralStyle:
 
     @style.setter
     def style(self, style: Any) -> None:
-        audio = A.load_style(style)
+        trained, audio = _trained_style(style), None
+        if trained is None:
+            audio = A.load_style(style)
         with self._lock:
-            self._style, self._style_audio = style, audio
+            self._style, self._style_audio, self._trained = style, audio, trained
+            self._stream = None
         self._statistics.clear()  # the old style's statistics are of no more use
+
+    @property
+    def trained(self) -> TrainedStyle | None:
+        """The trained style (a ``.nfxstyle`` file given as the style), or None. With one,
+        renders are one pass of its model with the engine settings it was trained for (its
+        preset's); this effect's ``mix``, ``match_loudness``, ``full_band`` and ``seed`` apply."""
+        return self._trained
 
     def __repr__(self) -> str:
         style = self._style
@@ -181,11 +195,12 @@ class NeuralStyle:
         # picklable (process pools, Ray): not the lock, nor the statistics (recomputed or sent
         # with use_style_statistics), nor progress (it draws on this process's terminal)
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("_lock", "_statistics", "progress")}
+                if k not in ("_lock", "_statistics", "progress", "_stream")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock, self._statistics, self.progress = threading.RLock(), StatisticsCache(), None
+        self._stream = None
 
     def reset(self) -> None:
         """Forget the last detected channel layout (pedalboard's ``reset``). There is no other
@@ -256,6 +271,9 @@ class NeuralStyle:
         if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0):
             raise ValueError(f"seconds = {seconds!r}: expected a finite number >= 0")
         preset, style_audio, options = self._snapshot(options)
+        trained = self._trained
+        if trained is not None:
+            return self._trained_texture(trained, preset, seconds, sample_rate, channels)
         if style_audio is None:
             raise ValueError("a texture needs a style: NeuralStyle(style='file.wav' or "
                              "(array, sample_rate))")
@@ -276,6 +294,24 @@ class NeuralStyle:
                                 sample_rate, A.peak_ceiling(style_mono))
         return np.repeat(wet.astype(np.float32), channels, axis=0)
 
+    def _trained_texture(self, trained: TrainedStyle, preset: Preset, seconds: float,
+                         sample_rate: float, channels: int) -> np.ndarray:
+        if not trained.is_texture:
+            raise ValueError(f"{_name(self._style)} was trained for style transfer "
+                             f"({trained.preset!r}); train it with a texture preset "
+                             "(`neuralfx train STYLE --preset texture`) to make textures")
+        rate = trained.settings.sample_rate
+        n = int(round(seconds * sample_rate))
+        if n == 0:
+            return np.zeros((channels, 0), np.float32)
+        mono = render_trained(trained, [np.zeros((1, int(round(seconds * rate))), np.float32)],
+                              preset.settings.seed)[0]
+        wet = A.resample(mono, rate, sample_rate, quality=RESAMPLE_QUALITY, length=n)
+        if preset.full_band:
+            wet = replicate(wet, sample_rate, rate, trained.top_octave)
+        wet = A.match_and_limit(wet, style_loudness(trained), sample_rate, style_ceiling(trained))
+        return np.repeat(wet.astype(np.float32), channels, axis=0)
+
     def _snapshot(self, options: RenderOptions | None
                   ) -> tuple[Preset, tuple[np.ndarray, float] | None, RenderOptions]:
         """What one call works on: the preset and the style as they are now (a change during a
@@ -286,7 +322,9 @@ class NeuralStyle:
     def _render_many(self, signals: list[np.ndarray], rates: list[float],
                      options: RenderOptions | None) -> list[np.ndarray]:
         preset, style_audio, options = self._snapshot(options)
-        settings = options.settings_for(preset.settings)
+        trained = self._trained
+        settings = trained.settings if trained is not None else options.settings_for(
+            preset.settings)
         out = [np.zeros_like(x, dtype=np.float32) if preset.mix > 0
                else x.astype(np.float32, copy=True) for x in signals]
         todo = [k for k, x in enumerate(signals)
@@ -296,15 +334,19 @@ class NeuralStyle:
         x_an = {k: A.resample(signals[k], rates[k], settings.sample_rate,
                               quality=RESAMPLE_QUALITY) for k in todo}
         run = {"progress": options.progress, "runner": options.runner}
-        if settings.is_texture and style_audio is None:  # each input is its own style
+        if trained is not None:
+            wet_an = dict(zip(todo, render_trained(trained, [x_an[k] for k in todo],
+                                                   preset.settings.seed)))
+        elif settings.is_texture and style_audio is None:  # each input is its own style
             wet_an = {k: render_signals([x_an[k]], self._input_statistics(x_an[k], settings),
                                         settings, **run)[0] for k in todo}
         else:
             stats = self._style_statistics(settings, style_audio)
             wet_an = dict(zip(todo, render_signals([x_an[k] for k in todo], stats, settings,
                                                    **run)))
-        style_top = None if style_audio is None or not preset.full_band \
-            else style_profile(*style_audio, settings.sample_rate)
+        style_top = trained.top_octave if trained is not None else None
+        if style_audio is not None and preset.full_band:
+            style_top = style_profile(*style_audio, settings.sample_rate)
         for k in todo:
             wet = A.resample(wet_an[k], settings.sample_rate, rates[k],
                              quality=RESAMPLE_QUALITY, length=signals[k].shape[-1])
@@ -324,7 +366,7 @@ class NeuralStyle:
         (computed once and kept), or None without a style. With :meth:`use_style_statistics`
         they let another process (a Ray worker) skip the analysis."""
         preset, style_audio, options = self._snapshot(options)
-        if style_audio is None:
+        if style_audio is None:  # no style, or a trained one (it has no statistics to send)
             return None
         return self._style_statistics(options.settings_for(preset.settings), style_audio)
 
@@ -367,6 +409,22 @@ class NeuralStyle:
                              f"the input is too short: {e}") from None
 
 
-for _name in PARAMETERS:
-    setattr(NeuralStyle, _name, Parameter(_name))
-del _name
+def _trained_style(style: Any) -> TrainedStyle | None:
+    """The trained style ``style`` is (a ``.nfxstyle`` path or a :class:`TrainedStyle`), or
+    None for audio."""
+    if isinstance(style, TrainedStyle):
+        return style
+    if isinstance(style, (str, os.PathLike)) and os.fspath(style).lower().endswith(SUFFIX):
+        if not os.path.exists(style):
+            raise FileNotFoundError(2, "trained style file not found", os.fspath(style))
+        return load_trained_style(style)
+    return None
+
+
+def _name(style: Any) -> str:
+    return "the trained style" if isinstance(style, TrainedStyle) else repr(os.fspath(style))
+
+
+for _param in PARAMETERS:
+    setattr(NeuralStyle, _param, Parameter(_param))
+del _param

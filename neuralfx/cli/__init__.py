@@ -18,7 +18,7 @@ from __future__ import annotations
 # isort: off
 from ._app import app
 # each module registers its commands on the app, in the order of `neuralfx --help`
-from . import process, report, texture, presets, info, demo  # noqa: F401
+from . import process, report, texture, train, presets, info, demo  # noqa: F401
 # isort: on
 
 

@@ -46,10 +46,13 @@ FLAGS = {"style": "STYLE"}  # the style is this command's argument
 @app.command(
     epilog="Examples:\n\n"
            "  neuralfx texture rain.wav --duration 60 -o rain_60s.wav\n\n"
-           "  neuralfx texture engine.flac -d 30 -o hum.flac --channels 2 --seed 7",
+           "  neuralfx texture engine.flac -d 30 -o hum.flac --channels 2 --seed 7\n\n"
+           "  neuralfx texture fire.nfxstyle -d 600 -o fire_10min.wav",
 )
 def texture(
-    style: Path = typer.Argument(..., help="Style audio file whose texture is synthesised."),
+    style: Path = typer.Argument(..., help="Style audio file whose texture is synthesised, or a "
+                                           "texture trained with `neuralfx train --preset "
+                                           "texture` (.nfxstyle: one pass, no optimisation)."),
     duration: float = typer.Option(..., "--duration", "-d", help="Length in seconds."),
     output: Path = typer.Option(..., "--output", "-o", help="Output file (wav, flac, mp3, ogg, "
                                                             "aiff: from its extension)."),
@@ -146,13 +149,17 @@ def render_texture(style: Path, output: Path, duration: float, preset, *, channe
     listener = listener or Listener()
     job = Job(style, output)
     t0 = time.perf_counter()
-    try:
-        _, style_rate = read_audio(style)
-    except Exception as e:  # noqa: BLE001
-        raise BatchError(f"{style}: {describe_error(e)}", "style") from None
-    rate = sample_rate or style_rate
+    trained = style.suffix.lower() == ".nfxstyle"
+    if not trained:
+        try:
+            _, style_rate = read_audio(style)
+        except Exception as e:  # noqa: BLE001
+            raise BatchError(f"{style}: {describe_error(e)}", "style") from None
     board = chain_for(preset, style, post=post)
     (effect,) = neural_effects(board)
+    if trained:  # its own rate: the style's, kept in the file
+        style_rate = effect.trained.source.sample_rate
+    rate = sample_rate or style_rate
     # a texture has no input: the plugins before the effect have nothing to process
     items = list(board)
     after = Pedalboard(items[next(k for k, x in enumerate(items) if x is effect) + 1:])
@@ -164,7 +171,7 @@ def render_texture(style: Path, output: Path, duration: float, preset, *, channe
                 effect.texture(duration, rate, channels, options=options), rate)
             listener.end_render()
             write_output(output, audio, rate, OutputOptions(None, bit_depth, None, quality),
-                         source_bit_depth(style))
+                         None if trained else source_bit_depth(style))
         job.status, job.duration, job.sample_rate, job.channels = (
             "ok", audio.shape[-1] / rate, rate, audio.shape[0])
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..reconstruction import _fade
 from ..settings import Settings
 from ..spectral import bin_frequency_phase, griffin_lim, magnitude_from_log, n_frames, stft
 from .model import TrainedStyle
@@ -19,6 +20,8 @@ from .transfer import transfer
 # already close: 32 reach the spectral convergence the optimising presets' 100 reach from
 # scratch (BENCHMARKS.md)
 RECONSTRUCTION_ITERATIONS = 32
+SEGMENT_FRAMES = 431  # 10 s at 22050 Hz / hop 512
+OVERLAP_FRAMES = 16
 
 
 def transfer_spectrogram(trained: TrainedStyle, audio: torch.Tensor
@@ -54,10 +57,33 @@ def render_texture(trained: TrainedStyle, samples: int, seed: int = 0,
 
 def _reconstruct(s: Settings, log_mag: torch.Tensor, phase: torch.Tensor, samples: int,
                  iterations: int) -> np.ndarray:
+    """Griffin-Lim from ``phase`` in segments of :data:`SEGMENT_FRAMES`, crossfaded over
+    :data:`OVERLAP_FRAMES`: a long file's arrays stay cache-sized (one pass over a 4-minute
+    spectrogram took 3x the time of its 10 s pieces), and every segment starts from the same
+    phase (the input's, or the bin-frequency phase), so the overlaps agree."""
     magnitude = magnitude_from_log(log_mag).clamp_min(0)
-    audio, _ = griffin_lim(magnitude[None], s.n_fft, s.hop_length, samples, iterations,
-                           s.griffin_lim_momentum, phase=phase[None])
-    out = audio[0].numpy().astype(np.float32, copy=False)
+    frames, hop = magnitude.shape[-1], s.hop_length
+    out = torch.zeros(samples, dtype=torch.float64)
+    step = SEGMENT_FRAMES - OVERLAP_FRAMES
+    for first in range(0, max(frames - OVERLAP_FRAMES, 1), step):
+        last = min(first + SEGMENT_FRAMES, frames)
+        lo, hi = first * hop, samples if last == frames else min((last - 1) * hop, samples)
+        # the frames that see [lo, hi), so no segment edge lacks its neighbours' overlap
+        a, b = max(0, first - 2), min(frames, last + 2)
+        length = samples - a * hop if b == frames else (b - a - 1) * hop + 1
+        audio, _ = griffin_lim(magnitude[None, :, a:b], s.n_fft, hop, length,
+                               iterations, s.griffin_lim_momentum, phase=phase[None, :, a:b])
+        piece = audio[0, lo - a * hop:hi - a * hop].double()
+        weight = torch.ones(hi - lo, dtype=torch.float64)
+        fade = min((OVERLAP_FRAMES - 1) * hop, hi - lo)
+        if first > 0:
+            weight[:fade] = _fade(fade)
+        if last < frames:
+            weight[-fade:] *= _fade(fade).flip(0)
+        out[lo:hi] += piece[:hi - lo] * weight
+        if last == frames:
+            break
+    out = out.float().numpy()
     if not np.isfinite(out).all():
         raise FloatingPointError("the trained style produced non-finite audio")
     return out

@@ -1,0 +1,329 @@
+"""Style transfer with a trained style on a stream: block by block, at a fixed latency.
+
+Per channel: the input is resampled to the style's analysis rate (``soxr.ResampleStream``,
+'HQ'), cut into the engine's centred STFT frames (:func:`neuralfx.spectral.stft`'s: Hann, frame
+``m`` centred on sample ``m * hop``, zeros before sample 0), transformed with no look-ahead
+(:class:`~neuralfx.trained.transfer.TransferStream`), given a phase by RTISI-LA starting from
+the input frame's own (:class:`~neuralfx.trained.phase.StreamingPhase`), levelled, resampled
+back, mixed with the dry input and held under the peak ceiling. Signals are ``(channels,
+samples)``: time on the last axis.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import deque
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+import soxr
+import torch
+
+from ..audio import PEAK_CEILING
+from ..layout import check_sample_rate
+from ..spectral import magnitude_from_log, stft_frames
+from .model import TrainedStyle
+from .phase import StreamingPhase
+from .transfer import TransferStream
+
+QUALITY = "HQ"
+# RTISI-LA: frames refined after the one being committed, passes per push, acceleration
+LOOKAHEAD, ITERATIONS, MOMENTUM = 3, 4, 0.5
+# the loudness match's memory: an exponential window this long, the most it lifts the wet
+LEVEL_SECONDS = 10.0
+MAX_GAIN = 10 ** (24 / 20)
+# the safety limiter's recovery (its attack is instant)
+RELEASE_SECONDS = 0.05
+# how long soxr's withholding is watched for (it settles into a fixed pattern within 0.1 s)
+MEASURE_SECONDS = 1.0
+# the largest float32 not above the ceiling: float32 output never reads above it
+CEILING = float(np.nextafter(np.float32(PEAK_CEILING), np.float32(0))
+                if np.float32(PEAK_CEILING) > PEAK_CEILING else np.float32(PEAK_CEILING))
+
+
+def _resampler(in_rate: float, out_rate: float, channels: int) -> soxr.ResampleStream:
+    return soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality=QUALITY)
+
+
+def resampler_lag(in_rate: float, out_rate: float, step: int, seconds: float) -> Fraction:
+    """The most a fresh ``soxr.ResampleStream`` from ``in_rate`` to ``out_rate`` is behind,
+    in output samples: the largest ``pushed * out_rate / in_rate - returned`` over ``seconds``
+    of zeros pushed ``step`` input samples at a time, plus one sample for the rounding of
+    output counts that a longer run may meet. soxr returns time-aligned samples (output ``j``
+    is input time ``j / out_rate``): this withholding is all of its delay. What it returns
+    depends only on how much went in, not on how it was cut (checked by the tests)."""
+    stream = _resampler(in_rate, out_rate, 1)
+    zeros = np.zeros(step, np.float32)
+    pushes = max(1, int(seconds * in_rate) // step)
+    returned = np.cumsum([stream.resample_chunk(zeros).shape[0] for _ in range(pushes)])
+    pushed = step * np.arange(1, pushes + 1)
+    ratio = Fraction(out_rate) / Fraction(in_rate)
+    lag = pushed * float(ratio) - returned
+    # exactly, where the float estimate is within its rounding of the largest
+    near = np.flatnonzero(lag >= lag.max() - 1e-6)
+    worst = max(int(pushed[i]) * ratio - int(returned[i]) for i in near)
+    return worst + 1
+
+
+@lru_cache(maxsize=32)
+def stream_latency(sample_rate: float, analysis_rate: float, n_fft: int, hop: int,
+                   latency_frames: int) -> int:
+    """The smallest delay (samples at ``sample_rate``) a :class:`TrainedStream` meets for any
+    block sizes.
+
+    Three stages lag their input (each an exact worst case, in its own output's samples):
+
+    - the input resampler: ``D1`` analysis samples (:func:`resampler_lag`, 1-sample pushes);
+    - framing and RTISI-LA: the frame centred on ``m * hop`` needs samples up to
+      ``m * hop + n_fft // 2 - 1``, and once frame ``m`` is pushed the phase stream has the
+      samples before ``(m + 1 - latency_frames) * hop`` final: ``D2 = n_fft // 2 +
+      latency_frames * hop - 1`` analysis samples for input arriving one sample at a time
+      (3583 at 22050 Hz, n_fft 2048, hop 512, look-ahead 3: ``StreamingPhase.latency_samples``
+      plus ``hop - 1`` for input that does not arrive in whole hops);
+    - the output resampler, fed one hop at a time: ``D3`` output samples.
+
+    After ``N`` input samples at least ``N - ((D1 + D2) / r + D3)`` output samples are ready
+    (``r = analysis_rate / sample_rate``), so the whole number below that bound is always met.
+    """
+    r = Fraction(analysis_rate) / Fraction(sample_rate)
+    d2 = n_fft // 2 + latency_frames * hop - 1
+    if r == 1:
+        return d2
+    d1 = resampler_lag(sample_rate, analysis_rate, 1, MEASURE_SECONDS)
+    d3 = resampler_lag(analysis_rate, sample_rate, hop, 10 * MEASURE_SECONDS)
+    return math.floor((d1 + d2) / r + d3)
+
+
+class _Fifo:
+    """A queue of ``(channels, n)`` samples, filled and drained in any sizes."""
+
+    def __init__(self, channels: int, delay: int = 0) -> None:
+        self.channels = channels
+        self._chunks: deque[np.ndarray] = deque()
+        self._offset = 0  # samples of the first chunk already taken
+        self.size = 0
+        self.push(np.zeros((channels, delay), np.float32))
+
+    def push(self, x: np.ndarray) -> None:
+        if x.shape[-1]:
+            self._chunks.append(x)
+            self.size += x.shape[-1]
+
+    def pop(self, n: int) -> np.ndarray:
+        if n > self.size:
+            raise RuntimeError(f"the stream is {n - self.size} samples short of its latency")
+        pieces, need = [], n
+        while need:
+            chunk = self._chunks[0]
+            take = min(need, chunk.shape[-1] - self._offset)
+            pieces.append(chunk[:, self._offset:self._offset + take])
+            self._offset += take
+            need -= take
+            if self._offset == chunk.shape[-1]:
+                self._chunks.popleft()
+                self._offset = 0
+        self.size -= n
+        if len(pieces) == 1:
+            return pieces[0]
+        return np.concatenate(pieces, axis=-1) if pieces else np.zeros((self.channels, 0),
+                                                                        np.float32)
+
+
+class _Channel:
+    """One channel's frames -> its styled audio at the analysis rate."""
+
+    def __init__(self, trained: TrainedStyle) -> None:
+        s = trained.settings
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # its first statistics (see push)
+            self.transfer = TransferStream(trained.model)
+        self.phase = StreamingPhase(s.n_fft, s.hop_length, LOOKAHEAD, ITERATIONS, MOMENTUM)
+
+    def push(self, spectrum: torch.Tensor) -> torch.Tensor:
+        """The next complex frame ``(bins, 1)`` -> the hop it finishes ``(hop,)``, or
+        ``(0,)`` while RTISI-LA's look-ahead fills."""
+        log_magnitude = torch.log1p(spectrum.abs())
+        with torch.random.fork_rng(devices=[]):
+            # the statistics' refresh draws from torch's generator (a randomised SVD): seeded
+            # by the frame's index, a frame comes out the same however the input was cut
+            torch.manual_seed(self.transfer.frames_seen + 1)
+            styled = self.transfer.push(log_magnitude)
+        return self.phase.push_frames(magnitude_from_log(styled), spectrum.angle())
+
+    def copy(self) -> _Channel:
+        # the model is read-only: the copies share it
+        return copy.deepcopy(self, {id(self.transfer.model): self.transfer.model})
+
+
+class TrainedStream:
+    """Style transfer with a trained style, block by block, at a fixed latency.
+
+    ``process(block (channels, n)) -> (channels, n)`` float32, any ``n >= 0``. Output sample
+    ``i`` is the pipeline's result for input sample ``i - latency_samples`` (zeros before the
+    start), whatever the block sizes: cutting the input differently gives the same output.
+    ``latency_samples`` (at ``sample_rate``) is fixed for the stream's life:
+    :func:`stream_latency`, at most 250 ms at 22050, 44100 and 48000 Hz.
+
+    The pipeline (module docstring) runs once per distinct channel: while every channel has
+    been identical, one channel is computed and copied. Unlike the offline render, the top
+    octave above the analysis band (11 kHz) is not rebuilt: the wet signal stops there.
+
+    Level (``match_loudness``): the wet signal follows the input's level with one gain for all
+    channels (the image stays put): the square root of the input's over the wet signal's
+    energy, both at the analysis rate in an exponential window of :data:`LEVEL_SECONDS`,
+    updated once per hop and ramped linearly across it (no zipper noise), starting at 1 and
+    at most +24 dB. Then ``mix``: ``mix * wet + (1 - mix) * dry``, the dry input delayed by the
+    same latency. Then a safety limiter: samples beyond ``PEAK_CEILING`` are scaled down by a
+    gain with instant attack that recovers exponentially (:data:`RELEASE_SECONDS`).
+
+    The state is a few seconds' worth at most and does not grow with the stream.
+    """
+
+    def __init__(self, trained: TrainedStyle, sample_rate: float, channels: int, *,
+                 mix: float = 1.0, match_loudness: bool = True) -> None:
+        if trained.is_texture:
+            raise ValueError(f"a {trained.kind!r} style has no input to stream: only style "
+                             "transfer (kind 'transfer') runs block by block")
+        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) \
+                or channels < 1:
+            raise ValueError(f"channels = {channels!r}: expected an integer >= 1")
+        if isinstance(mix, bool) or not isinstance(mix, (int, float, np.number)) \
+                or not 0.0 <= mix <= 1.0:
+            raise ValueError(f"mix = {mix!r}: expected a number from 0 to 1")
+        self.trained = trained
+        self.sample_rate = check_sample_rate(sample_rate)
+        self.channels = int(channels)
+        self.mix = float(mix)
+        self.match_loudness = bool(match_loudness)
+        s = trained.settings
+        self.analysis_rate = float(s.sample_rate)
+        self._n_fft, self._hop = s.n_fft, s.hop_length
+        self._resampled = self.sample_rate != self.analysis_rate
+        frames = StreamingPhase(s.n_fft, s.hop_length, LOOKAHEAD, ITERATIONS,
+                                MOMENTUM).latency_frames
+        self.latency_samples = stream_latency(self.sample_rate, self.analysis_rate, s.n_fft,
+                                              s.hop_length, frames)
+        self._level_decay = math.exp(-s.hop_length / (LEVEL_SECONDS * self.analysis_rate))
+        self._release = 1.0 / (RELEASE_SECONDS * self.sample_rate)  # log-gain per sample
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream: the next block starts a new one with the same settings."""
+        c = self.channels
+        self._to_analysis = _resampler(self.sample_rate, self.analysis_rate, c) \
+            if self._resampled else None
+        self._to_output = _resampler(self.analysis_rate, self.sample_rate, c) \
+            if self._resampled else None
+        # analysis samples from the next frame's first on; before sample 0, the zero padding
+        self._pending = np.zeros((c, self._n_fft // 2), np.float32)
+        self._chains = [_Channel(self.trained)]  # one while the channels are identical
+        self._level_input = _Fifo(c)  # analysis-rate input awaiting its wet hop
+        self._energy = [0.0, 0.0]  # input's, wet's: exponentially windowed
+        self._gain = 1.0
+        self._wet = _Fifo(c, self.latency_samples)
+        self._dry = _Fifo(c, self.latency_samples)
+        self._log_peak = -math.inf  # the limiter's envelope
+
+    # --- the stages ----------------------------------------------------------------------------
+
+    def _check(self, block: np.ndarray) -> np.ndarray:
+        x = np.asarray(block)
+        if x.ndim != 2 or x.shape[0] != self.channels:
+            raise ValueError(f"block must be (channels, samples) with {self.channels} "
+                             f"channel(s), got shape {x.shape}")
+        x = np.array(x, dtype=np.float32)  # a copy: the caller may reuse its buffer
+        if not np.isfinite(x).all():
+            raise ValueError("block has NaN or infinite samples: expected finite audio")
+        return x
+
+    def _frame(self, frame: np.ndarray) -> np.ndarray:
+        """The next frame's samples ``(channels, n_fft)`` -> the hop it finishes ``(channels,
+        hop)``, if any (else ``(channels, 0)``). One frame at a time: each frame's arithmetic
+        is then the same however the input was cut."""
+        if len(self._chains) == 1 and self.channels > 1 \
+                and not all(np.array_equal(frame[0], row) for row in frame[1:]):
+            # the channels part here: each goes on from the shared state
+            self._chains += [self._chains[0].copy() for _ in range(self.channels - 1)]
+        rows = torch.from_numpy(np.ascontiguousarray(frame[:len(self._chains)]))
+        spectra = stft_frames(rows, self._n_fft, self._hop)  # (rows, bins, 1)
+        wet = torch.stack([chain.push(spectrum) for chain, spectrum in
+                           zip(self._chains, spectra)]).numpy()
+        return np.broadcast_to(wet, (self.channels, wet.shape[-1]))
+
+    def _style(self, samples: np.ndarray) -> np.ndarray:
+        """Analysis-rate input ``(channels, n)`` -> the wet hops it finishes ``(channels,
+        k * hop)``, levelled."""
+        self._level_input.push(samples)
+        self._pending = np.concatenate([self._pending, samples], axis=-1)
+        hops = []
+        while self._pending.shape[-1] >= self._n_fft:
+            hops.append(self._frame(self._pending[:, :self._n_fft]))
+            self._pending = self._pending[:, self._hop:]
+        if not hops:
+            return np.zeros((self.channels, 0), np.float32)
+        wet = np.concatenate(hops, axis=-1)
+        return self._level(wet, self._level_input.pop(wet.shape[-1]))
+
+    def _level(self, wet: np.ndarray, dry: np.ndarray) -> np.ndarray:
+        """Wet hops ``(channels, k * hop)`` at the level of the input over the same samples:
+        one gain per hop, ramped across it."""
+        if not self.match_loudness:
+            return np.ascontiguousarray(wet, dtype=np.float32)
+        hop = self._hop
+        gains = np.empty(wet.shape[-1])
+        ramp = np.arange(1, hop + 1) / hop
+        for j in range(wet.shape[-1] // hop):
+            span = slice(j * hop, (j + 1) * hop)
+            for i, x in enumerate((dry[:, span], wet[:, span])):
+                x = x.astype(np.float64)
+                self._energy[i] = self._level_decay * self._energy[i] + float(np.sum(x * x))
+            source, styled = self._energy
+            target = min(math.sqrt(source / styled), MAX_GAIN) if styled > 0 else self._gain
+            gains[span] = self._gain + (target - self._gain) * ramp
+            self._gain = target
+        return (wet * gains).astype(np.float32)
+
+    def _limit(self, y: np.ndarray) -> np.ndarray:
+        """``y (channels, n)`` under :data:`CEILING`: one gain for all channels, the ceiling
+        over an envelope that follows peaks at once and falls by :data:`RELEASE_SECONDS`'s
+        time constant (in the log domain: a running maximum of decayed log-peaks)."""
+        n = y.shape[-1]
+        with np.errstate(divide="ignore"):
+            log_peak = np.log(np.abs(y).max(axis=0).astype(np.float64))
+        t = np.arange(n) * self._release
+        envelope = np.maximum(np.maximum.accumulate(log_peak + t) - t,
+                              self._log_peak - t - self._release)
+        self._log_peak = float(envelope[-1])
+        gain = np.exp(np.minimum(math.log(CEILING) - envelope, 0.0))
+        return np.clip(y * gain, -CEILING, CEILING).astype(np.float32)
+
+    # --- the stream ----------------------------------------------------------------------------
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """The next block ``(channels, n)`` -> the next ``n`` samples of output ``(channels,
+        n)`` float32 (any ``n >= 0``). NaN or infinite input raises ValueError."""
+        x = self._check(block)
+        n = x.shape[-1]
+        if n == 0:
+            return np.zeros((self.channels, 0), np.float32)
+        analysis = self._to_analysis.resample_chunk(x.T).T if self._resampled else x
+        wet = self._style(np.ascontiguousarray(analysis))
+        hop = self._hop
+        for j in range(0, wet.shape[-1], hop):
+            # one hop per call: the output resampler then sees the same pushes however the
+            # input was cut
+            piece = wet[:, j:j + hop]
+            if self._resampled:
+                piece = self._to_output.resample_chunk(np.ascontiguousarray(piece.T)).T
+            self._wet.push(np.ascontiguousarray(piece))
+        self._dry.push(x)
+        wet_out, dry_out = self._wet.pop(n), self._dry.pop(n)
+        if self.mix == 1.0:
+            y = wet_out
+        elif self.mix == 0.0:
+            y = dry_out
+        else:
+            y = self.mix * wet_out + (1.0 - self.mix) * dry_out
+        return self._limit(y)
