@@ -189,8 +189,9 @@ class _Container:
         smaller dimension is the channels), float32 out in the same layout. ``options`` go to
         every neural effect of the chain, nested containers included.
 
-        ``reset=False`` (block-by-block streaming) works when every item is native; with a
-        neural effect in the chain it raises :class:`neuralfx.layout.StreamingError`.
+        ``reset=False`` (block-by-block streaming) works when every item is native or a neural
+        effect with a trained style (``.nfxstyle``) in a serial chain; otherwise it raises
+        :class:`neuralfx.layout.StreamingError`.
         """
         with self._lock:
             x, layout = to_channels_first(input_array, self._last_layout)
@@ -209,10 +210,13 @@ class _Container:
         buffer_size = check_buffer_size(buffer_size)
         with self._lock:
             if not reset and not _is_native(self):
-                raise StreamingError(
-                    f"this neuralfx.{type(self).__name__} contains an offline neural effect, "
-                    "which cannot process audio block by block (reset=False): pass the whole "
-                    "signal in one call, or use the `neuralfx` command line for long files")
+                if not _streams(self):
+                    raise StreamingError(
+                        f"this neuralfx.{type(self).__name__} contains an offline neural "
+                        "effect (or a Mix around one), which cannot process audio block by "
+                        "block (reset=False): use trained styles (.nfxstyle) in a serial "
+                        "Pedalboard, or pass the whole signal in one call")
+                return _stream_block(self, x, sample_rate, buffer_size)
             if _is_native(self):
                 return _run_native([_as_native(self)], x, sample_rate, buffer_size, reset)
             return self._process_mixed([np.asarray(x, np.float32)], [sample_rate],
@@ -263,6 +267,28 @@ def _run_item(item: Any, signals: list[np.ndarray], rates: list[float], buffer_s
     if _is_native(item):
         return _run_segment([_as_native(item)], signals, rates, buffer_size)
     return item.process_many_channels_first(signals, rates, options=options)
+
+
+def _streams(item: Any) -> bool:
+    """Whether ``item`` can process a stream block by block: native plugins, neural effects
+    with a trained style-transfer model, and serial chains of them (a Mix's branches would
+    have to be delay-compensated against each other, which pedalboard does for its own only)."""
+    if _is_native(item):
+        return True
+    if isinstance(item, NeuralStyle):
+        return item.trained is not None and not item.trained.is_texture
+    return isinstance(item, Pedalboard) and all(_streams(i) for i in item._items)
+
+
+def _stream_block(board: Pedalboard, x: np.ndarray, sample_rate: float,
+                  buffer_size: int) -> np.ndarray:
+    """The next block of a stream through a serial chain, item by item (``reset=False``)."""
+    for item in board._items:
+        if _is_native(item):
+            x = _run_native([_as_native(item)], x, sample_rate, buffer_size, False)
+        else:
+            x = item.process_channels_first(x, sample_rate, buffer_size, reset=False)
+    return x
 
 
 def neural_effects(board: Any) -> list[NeuralStyle]:

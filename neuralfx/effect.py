@@ -33,6 +33,7 @@ from .style import StatisticsCache, StyleStatistics, statistics_for
 from .top_octave import replicate, style_profile
 from .trained import SUFFIX, TrainedStyle, load_trained_style
 from .trained.apply import render_trained, style_ceiling, style_loudness
+from .trained.stream import TrainedStream, latency_for
 
 __all__ = ["PARAMETERS", "NeuralStyle", "StreamingError"]
 
@@ -90,9 +91,13 @@ class NeuralStyle:
     dry/wet balance (0 = the input, 1 = all effect); peaks stay within -0.1 dBFS, or the
     input's own peak. Silence in gives silence out; NaN/Inf in raises ``ValueError``.
 
-    The effect is offline: ``reset=False`` (block-by-block streaming) raises
-    :class:`StreamingError`. One instance may be shared by threads: each call works on the
-    parameters as they were when it started.
+    Trained styles (``style="NAME.nfxstyle"``, made by :func:`neuralfx.train.train_style` or
+    ``neuralfx train``): one pass of the style's model per render, no optimisation, and block
+    by block streaming: ``process(block, sr, reset=False)`` returns each block's output at a
+    fixed latency, :attr:`latency_samples` (:class:`neuralfx.trained.stream.TrainedStream`).
+    Otherwise the effect is offline: ``reset=False`` raises :class:`StreamingError`. One
+    instance may be shared by threads: each call works on the parameters as they were when it
+    started.
     """
 
     is_effect = True
@@ -103,6 +108,8 @@ class NeuralStyle:
         self._lock = threading.RLock()
         self._statistics = StatisticsCache()
         self._last_layout: str | None = None
+        self._stream: TrainedStream | None = None
+        self._stream_key: tuple | None = None
         self.progress = progress
         self._set_preset(preset, overrides)
         self.style = self._preset.style_path() if style is None else style
@@ -203,10 +210,10 @@ class NeuralStyle:
         self._stream = None
 
     def reset(self) -> None:
-        """Forget the last detected channel layout (pedalboard's ``reset``). There is no other
-        state between calls: every call processes a whole signal."""
+        """Forget the last detected channel layout and end a stream in progress (pedalboard's
+        ``reset``): the next ``reset=False`` block starts a new stream."""
         with self._lock:
-            self._last_layout = None
+            self._last_layout, self._stream = None, None
 
     # --- processing --------------------------------------------------------------------------
 
@@ -231,14 +238,42 @@ class NeuralStyle:
         sample_rate = check_sample_rate(sample_rate)
         check_buffer_size(buffer_size)
         if not reset:
+            return self._stream_block(x, sample_rate)
+        with self._lock:
+            self._stream = None  # a whole signal: a stream in progress is over
+        return self._render_many([x], [sample_rate], options)[0]
+
+    def _stream_block(self, x: np.ndarray, sample_rate: float) -> np.ndarray:
+        """The next block of a stream (``reset=False``): a trained style-transfer model only."""
+        trained = self._trained
+        if trained is None or trained.is_texture:
             # buffering blocks could return audio only after the last block, and nothing says
             # which block is last: any buffering would silently return wrong or missing audio
             raise StreamingError(
-                "NeuralStyle is an offline effect and cannot process audio block by block "
-                "(reset=False): pass the whole signal in one call, e.g. "
-                "`fx(audio, sr)` with audio = neuralfx.audio.read_audio(path)[0], or use the "
-                "`neuralfx` command line, which handles long files in chunks internally")
-        return self._render_many([x], [sample_rate], options)[0]
+                "NeuralStyle optimises whole signals and cannot process audio block by block "
+                "(reset=False) unless its style is a trained style-transfer model: train one "
+                "with `neuralfx train STYLE -o NAME.nfxstyle` and use "
+                "NeuralStyle(style='NAME.nfxstyle'); or pass the whole signal in one call, "
+                "e.g. `fx(audio, sr)` with audio = neuralfx.audio.read_audio(path)[0]")
+        preset = self._preset
+        key = (sample_rate, x.shape[0], preset.mix, preset.match_loudness)
+        with self._lock:
+            if self._stream is None or self._stream_key != key:
+                self._stream = TrainedStream(trained, sample_rate, x.shape[0], mix=preset.mix,
+                                             match_loudness=preset.match_loudness)
+                self._stream_key = key
+            return self._stream.process(x)
+
+    @property
+    def latency_samples(self) -> int:
+        """Samples by which a stream's output (``reset=False``) lags its input, at the stream's
+        rate (44100 Hz before the first block); 0 for whole signals, which are not delayed."""
+        trained, stream = self._trained, self._stream
+        if stream is not None:
+            return stream.latency_samples
+        if trained is None or trained.is_texture:
+            return 0
+        return latency_for(trained, 44100)
 
     def process_many(self, signals: list[np.ndarray], sample_rates: list[float], *,
                      options: RenderOptions | None = None) -> list[np.ndarray]:

@@ -68,6 +68,7 @@ def train_style(style: Any, preset: str | Preset = "style 0.01", *,
         settings = settings.replace(**TEXTURE_OVERRIDES)
     style_audio = A.load_style(style)
     mono, rate = style_audio
+    source = _source(style, mono, rate)  # refuses a silent style before any work
     style_an = A.resample(mono, rate, settings.sample_rate)
     corpus, names = ([], []) if texture else _content(content, settings.sample_rate, seed)
     model, figures = fit_style(style_an, settings, corpus, seconds=minutes * 60, seed=seed,
@@ -75,7 +76,7 @@ def train_style(style: Any, preset: str | Preset = "style 0.01", *,
     figures["content"] = names
     trained = TrainedStyle(
         "texture" if texture else "transfer", loaded.name, settings, model,
-        _source(style, mono, rate), style_profile(mono, rate, settings.sample_rate), figures)
+        source, style_profile(mono, rate, settings.sample_rate), figures)
     if output is not None:
         trained.save(output)
     return trained

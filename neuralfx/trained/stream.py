@@ -31,8 +31,9 @@ from .transfer import TransferStream
 QUALITY = "HQ"
 # RTISI-LA: frames refined after the one being committed, passes per push, acceleration
 LOOKAHEAD, ITERATIONS, MOMENTUM = 3, 4, 0.5
-# the loudness match's memory: an exponential window this long, the most it lifts the wet
-LEVEL_SECONDS = 10.0
+# the loudness match's memory: an exponential window of this share of the stream's age, from
+# the first figure up to the last; the most it lifts the wet
+LEVEL_AGE_SHARE, LEVEL_FIRST_SECONDS, LEVEL_SECONDS = 0.5, 0.5, 10.0
 MAX_GAIN = 10 ** (24 / 20)
 # the safety limiter's recovery (its attack is instant)
 RELEASE_SECONDS = 0.05
@@ -70,22 +71,27 @@ def resampler_lag(in_rate: float, out_rate: float, step: int, seconds: float) ->
 @lru_cache(maxsize=32)
 def stream_latency(sample_rate: float, analysis_rate: float, n_fft: int, hop: int,
                    latency_frames: int) -> int:
-    """The smallest delay (samples at ``sample_rate``) a :class:`TrainedStream` meets for any
+    """The delay (samples at ``sample_rate``) a :class:`TrainedStream` always meets, for any
     block sizes.
 
-    Three stages lag their input (each an exact worst case, in its own output's samples):
+    Three stages lag their input (each a worst case, in its own output's samples):
 
-    - the input resampler: ``D1`` analysis samples (:func:`resampler_lag`, 1-sample pushes);
+    - the input resampler: ``D1`` analysis samples (:func:`resampler_lag`, measured with
+      1-sample pushes);
     - framing and RTISI-LA: the frame centred on ``m * hop`` needs samples up to
       ``m * hop + n_fft // 2 - 1``, and once frame ``m`` is pushed the phase stream has the
       samples before ``(m + 1 - latency_frames) * hop`` final: ``D2 = n_fft // 2 +
       latency_frames * hop - 1`` analysis samples for input arriving one sample at a time
       (3583 at 22050 Hz, n_fft 2048, hop 512, look-ahead 3: ``StreamingPhase.latency_samples``
       plus ``hop - 1`` for input that does not arrive in whole hops);
-    - the output resampler, fed one hop at a time: ``D3`` output samples.
+    - the output resampler, fed one hop at a time: ``D3`` output samples (measured).
 
     After ``N`` input samples at least ``N - ((D1 + D2) / r + D3)`` output samples are ready
-    (``r = analysis_rate / sample_rate``), so the whole number below that bound is always met.
+    (``r = analysis_rate / sample_rate``), so the whole number below that bound is always met:
+    3583 samples (162.5 ms) at 22050 Hz, 10874 (246.6 ms) at 44100 Hz, 11645 (242.6 ms) at
+    48000 Hz. The stages' worst cases need not coincide: simulated sample by sample for 30 s,
+    the chain's own worst is 10153 at 44100 Hz and 11608 at 48000 Hz, but only a bound that
+    adds them holds however long the stream runs.
     """
     r = Fraction(analysis_rate) / Fraction(sample_rate)
     d2 = n_fft // 2 + latency_frames * hop - 1
@@ -125,10 +131,9 @@ class _Fifo:
                 self._chunks.popleft()
                 self._offset = 0
         self.size -= n
-        if len(pieces) == 1:
-            return pieces[0]
-        return np.concatenate(pieces, axis=-1) if pieces else np.zeros((self.channels, 0),
-                                                                        np.float32)
+        if not pieces:
+            return np.zeros((self.channels, 0), np.float32)
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=-1)
 
 
 class _Channel:
@@ -136,25 +141,27 @@ class _Channel:
 
     def __init__(self, trained: TrainedStyle) -> None:
         s = trained.settings
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)  # its first statistics (see push)
-            self.transfer = TransferStream(trained.model)
+        self.transfer = TransferStream(trained.model)
         self.phase = StreamingPhase(s.n_fft, s.hop_length, LOOKAHEAD, ITERATIONS, MOMENTUM)
 
     def push(self, spectrum: torch.Tensor) -> torch.Tensor:
         """The next complex frame ``(bins, 1)`` -> the hop it finishes ``(hop,)``, or
         ``(0,)`` while RTISI-LA's look-ahead fills."""
-        log_magnitude = torch.log1p(spectrum.abs())
-        with torch.random.fork_rng(devices=[]):
-            # the statistics' refresh draws from torch's generator (a randomised SVD): seeded
-            # by the frame's index, a frame comes out the same however the input was cut
-            torch.manual_seed(self.transfer.frames_seen + 1)
-            styled = self.transfer.push(log_magnitude)
+        styled = self.transfer.push(torch.log1p(spectrum.abs()))
         return self.phase.push_frames(magnitude_from_log(styled), spectrum.angle())
 
     def copy(self) -> _Channel:
         # the model is read-only: the copies share it
         return copy.deepcopy(self, {id(self.transfer.model): self.transfer.model})
+
+
+def latency_for(trained: TrainedStyle, sample_rate: float) -> int:
+    """The fixed latency of a :class:`TrainedStream` of ``trained`` at ``sample_rate``."""
+    s = trained.settings
+    frames = StreamingPhase(s.n_fft, s.hop_length, LOOKAHEAD, ITERATIONS,
+                            MOMENTUM).latency_frames
+    return stream_latency(float(sample_rate), float(s.sample_rate), s.n_fft, s.hop_length,
+                          frames)
 
 
 class TrainedStream:
@@ -172,13 +179,18 @@ class TrainedStream:
 
     Level (``match_loudness``): the wet signal follows the input's level with one gain for all
     channels (the image stays put): the square root of the input's over the wet signal's
-    energy, both at the analysis rate in an exponential window of :data:`LEVEL_SECONDS`,
-    updated once per hop and ramped linearly across it (no zipper noise), starting at 1 and
-    at most +24 dB. Then ``mix``: ``mix * wet + (1 - mix) * dry``, the dry input delayed by the
-    same latency. Then a safety limiter: samples beyond ``PEAK_CEILING`` are scaled down by a
-    gain with instant attack that recovers exponentially (:data:`RELEASE_SECONDS`).
+    energy, both at the analysis rate in an exponential window, updated once per hop and
+    ramped linearly across it (no zipper noise), starting at 1 and at most +24 dB. The window
+    is half the stream's age, from 0.5 s up to :data:`LEVEL_SECONDS` (10 s): the stream's
+    first second leans on the corpus's statistics and comes out quieter (10 dB on a test
+    signal), which a fixed 10 s window would remember as a gain 2-3 dB too high for seconds.
 
-    The state is a few seconds' worth at most and does not grow with the stream.
+    Then ``mix``: ``mix * wet + (1 - mix) * dry``, the dry input delayed by the same latency.
+    Then a safety limiter: samples beyond ``PEAK_CEILING`` are scaled down by one gain for all
+    channels, with instant attack, that recovers exponentially (:data:`RELEASE_SECONDS`).
+
+    The state does not grow with the stream: the transform's 10 s of frames, RTISI-LA's few
+    frames, and queues of about ``latency_samples`` (plus the block being processed).
     """
 
     def __init__(self, trained: TrainedStyle, sample_rate: float, channels: int, *,
@@ -201,11 +213,7 @@ class TrainedStream:
         self.analysis_rate = float(s.sample_rate)
         self._n_fft, self._hop = s.n_fft, s.hop_length
         self._resampled = self.sample_rate != self.analysis_rate
-        frames = StreamingPhase(s.n_fft, s.hop_length, LOOKAHEAD, ITERATIONS,
-                                MOMENTUM).latency_frames
-        self.latency_samples = stream_latency(self.sample_rate, self.analysis_rate, s.n_fft,
-                                              s.hop_length, frames)
-        self._level_decay = math.exp(-s.hop_length / (LEVEL_SECONDS * self.analysis_rate))
+        self.latency_samples = latency_for(trained, self.sample_rate)
         self._release = 1.0 / (RELEASE_SECONDS * self.sample_rate)  # log-gain per sample
         self.reset()
 
@@ -221,6 +229,7 @@ class TrainedStream:
         self._chains = [_Channel(self.trained)]  # one while the channels are identical
         self._level_input = _Fifo(c)  # analysis-rate input awaiting its wet hop
         self._energy = [0.0, 0.0]  # input's, wet's: exponentially windowed
+        self._level_hops = 0
         self._gain = 1.0
         self._wet = _Fifo(c, self.latency_samples)
         self._dry = _Fifo(c, self.latency_samples)
@@ -276,9 +285,13 @@ class TrainedStream:
         ramp = np.arange(1, hop + 1) / hop
         for j in range(wet.shape[-1] // hop):
             span = slice(j * hop, (j + 1) * hop)
+            self._level_hops += 1
+            age = self._level_hops * hop / self.analysis_rate
+            window = min(LEVEL_SECONDS, max(LEVEL_FIRST_SECONDS, LEVEL_AGE_SHARE * age))
+            decay = math.exp(-hop / (window * self.analysis_rate))
             for i, x in enumerate((dry[:, span], wet[:, span])):
                 x = x.astype(np.float64)
-                self._energy[i] = self._level_decay * self._energy[i] + float(np.sum(x * x))
+                self._energy[i] = decay * self._energy[i] + float(np.sum(x * x))
             source, styled = self._energy
             target = min(math.sqrt(source / styled), MAX_GAIN) if styled > 0 else self._gain
             gains[span] = self._gain + (target - self._gain) * ramp
@@ -308,8 +321,12 @@ class TrainedStream:
         n = x.shape[-1]
         if n == 0:
             return np.zeros((self.channels, 0), np.float32)
-        analysis = self._to_analysis.resample_chunk(x.T).T if self._resampled else x
-        wet = self._style(np.ascontiguousarray(analysis))
+        if self._resampled:  # soxr takes and gives (samples, channels)
+            x_t = np.ascontiguousarray(x.T)
+            analysis = np.ascontiguousarray(self._to_analysis.resample_chunk(x_t).T)
+        else:
+            analysis = x
+        wet = self._style(analysis)
         hop = self._hop
         for j in range(0, wet.shape[-1], hop):
             # one hop per call: the output resampler then sees the same pushes however the

@@ -98,9 +98,11 @@ def choose_transfer(model: TransferModel, stats, settings: Settings,
     try:
         for crop in _crops(corpus, MAX_CROPS, seed):
             objective = _objective(settings, stats, crop[None].float().to(device), dtype)
+            crop_scores = np.zeros(len(candidates))  # counted once every candidate has one
             for i, (blend, envelope) in enumerate(candidates):
                 output = transfer(model.with_blend(blend, envelope), crop).to(device)
-                scores[i] += math.log(max(_loss(objective, output), 1e-30))
+                crop_scores[i] = math.log(max(_loss(objective, output), 1e-30))
+            scores += crop_scores
             done += 1
             elapsed = time.monotonic() - start
             if progress:

@@ -44,7 +44,9 @@ UPDATE_FRAMES = 43
 # a stream's first frames have no statistics of their own yet: until this many frames are in,
 # they lean on the training corpus's (an input of rank 1 would otherwise be whitened)
 PRIOR_FRAMES = 43
-# an input direction quieter than this share of the style's loudest is not lifted further
+# an input direction quieter than this share of the style's typical one (its total variance
+# spread over RANK directions) is not lifted further. A share of its loudest direction instead
+# held broadband input at a normal level as if it were quiet (0.2x the style's swing)
 QUIET_VARIANCE = 1e-2
 # a stream refreshes sooner at its start: after 1, 2, 4, ... frames, then every UPDATE_FRAMES
 FIRST_UPDATES = (1, 2, 4, 8, 16, 32)
@@ -58,8 +60,8 @@ class TransferModel:
     ``colour``: ``(bins, bins)``, the regularised square root of the style's covariance.
     ``prior_mean (bins,)`` and ``prior_factor (bins, r)`` (``prior_factor @ prior_factor.T`` a
     covariance): the training corpus's statistics, which a stream starts from. ``variance``:
-    the style's largest along one direction (its covariance's top eigenvalue), the scale
-    quiet inputs are held to."""
+    the style's mean variance over :data:`RANK` directions (its covariance's trace / RANK),
+    the scale quiet inputs are held to."""
 
     mean: torch.Tensor
     std: torch.Tensor
@@ -82,10 +84,20 @@ class TransferModel:
         """This model with the statistics of ``corpus`` (log-magnitude frames ``(bins, n)``,
         every training clip's side by side) as a stream's prior."""
         mean = corpus.double().mean(-1)
-        u, sv, _ = torch.svd_lowrank(corpus.double() - mean[:, None], q=min(RANK, *corpus.shape),
-                                     niter=2)
+        u, sv, _ = _principal_components(corpus.double() - mean[:, None],
+                                         min(RANK, *corpus.shape))
         factor = u * (sv / corpus.shape[-1] ** 0.5)
         return replace(self, prior_mean=mean.float(), prior_factor=factor.float())
+
+
+def _principal_components(a: torch.Tensor, q: int
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The top ``q`` singular triplets of ``a`` (a randomised SVD). Its random start is seeded
+    here: the same frames give the same output whatever torch's generator holds, and the
+    caller's generator is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return torch.svd_lowrank(a, q=q, niter=2)
 
 
 def _square_roots(eigenvalues: torch.Tensor, least: float = 0.0
@@ -111,7 +123,7 @@ def fit_transfer(style: torch.Tensor, blend: float = 0.5, envelope: float = 0.0
     factor = v[:, top] * w[top].clamp_min(0).sqrt()
     return TransferModel(mean.float(), centred.std(-1).float(), s.amax(-1).float(),
                          colour.float(), mean.float(),
-                         factor.float(), float(w.max()), blend, envelope)
+                         factor.float(), float(w.clamp_min(0).sum()) / RANK, blend, envelope)
 
 
 @dataclass
@@ -153,7 +165,7 @@ def content_statistics(model: TransferModel, frames: torch.Tensor, prior_frames:
             [prior.prior_factor, (prior.prior_mean - mean)[:, None]], dim=1))
     columns = torch.cat(columns, dim=1) / total ** 0.5
     std = columns.pow(2).sum(-1).sqrt().clamp_min(QUIET_VARIANCE ** 0.5 * model.std)
-    u, sv, _ = torch.svd_lowrank(columns, q=max(1, min(RANK, *columns.shape)), niter=2)
+    u, sv, _ = _principal_components(columns, max(1, min(RANK, *columns.shape)))
     _, inverse_root, floor = _square_roots(sv.pow(2), QUIET_VARIANCE * model.variance)
     floor_gain = float(floor.rsqrt())
     return ContentStatistics(mean, std, u, inverse_root - floor_gain, floor_gain)
