@@ -22,10 +22,11 @@ _EXPORTS = {
     "Settings": ".settings",
     "Progress": ".engine",
     "RenderOptions": ".options",
+    "train_style": ".train",
 }
 
 __all__ = ["Mix", "NeuralStyle", "Pedalboard", "Preset", "Progress", "RenderOptions", "Settings",
-           "__version__", "load_preset"]
+           "__version__", "load_preset", "train_style"]
 
 if TYPE_CHECKING:
     from .chain import Mix, Pedalboard
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from .options import RenderOptions
     from .presets import Preset, load_preset
     from .settings import Settings
+    from .train import train_style
 
 
 def __getattr__(name: str) -> Any:

@@ -19,3 +19,15 @@ TINY = dict(n_filters=32, iterations=3, griffin_lim_iterations=4, chunk_seconds=
 @pytest.fixture
 def tiny():
     return dict(TINY)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch at one thread for a module: on shared cores its second thread waits on the other
+    users (10-40x slower)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

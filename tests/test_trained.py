@@ -38,13 +38,7 @@ N_FFT, HOP = 2048, 512
 TINY = dict(n_filters=64, minutes=0.01)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # on shared cores torch's second thread waits on the other users: 10-40x slower
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # --- signals -----------------------------------------------------------------------------------

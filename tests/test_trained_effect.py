@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from typer.testing import CliRunner
 
 from neuralfx import audio as A
@@ -27,13 +26,7 @@ TINY = dict(n_filters=64, minutes=0.01)
 TINY_SETS = ["--set", "n_filters=64", "--minutes", "0.01"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # on shared cores torch's second thread waits on the other users: 10-40x slower
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def style_audio(seconds: float = 4.0, rate: int = SR, seed: int = 0) -> np.ndarray:
