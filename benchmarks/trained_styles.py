@@ -5,6 +5,7 @@ Data: the mono real-music files of ``benchmarks/full_band.py`` (``/work/realmusi
 as its docstring says, never committed). Run (about 15 minutes on a 2-core CPU)::
 
     python -m benchmarks.trained_styles
+    python -m benchmarks.trained_styles --song-only   # a 4-minute stereo song, added to the file
     python -m benchmarks.trained_styles --table benchmarks/results/trained_styles.json
 
 Style transfer, for each pair of ``real_music`` (10 s clips: the content from 0 s, the style
@@ -25,6 +26,9 @@ reset=False)`` in blocks of 256 and 8192 samples; the output advanced by
 Textures: the drum groove and the brass band (10 s and 60 s style clips, from 20 s and 5 s)
 trained with the ``texture`` preset, 60 s rendered with ``NeuralStyle.texture`` (render seeds
 0-2); distance against ``texture``'s 10 s figure (``real_music.json``, figure ``textures``).
+
+The song: 4 minutes of ``elvish-theme.ogg`` (stereo, 44.1 kHz; its 200 s and their first 40 s
+again) in the style of ``northerners``, trained on the built-in corpus: the whole render.
 """
 
 from __future__ import annotations
@@ -146,6 +150,27 @@ def texture_runs(data: Path) -> list[dict]:
     return runs
 
 
+def song_run(files: Path, data: Path) -> dict:
+    """A 4-minute stereo song (``elvish-theme.ogg`` from 0 s, 44.1 kHz, distinct channels) in
+    the style of ``northerners`` trained on the built-in corpus: the whole render's wall time."""
+    from neuralfx import NeuralStyle
+    from neuralfx.train import train_style
+
+    style, sr, _ = real_music.load_clip(data / "northerners.wav", 10.0, 20.0)
+    song, song_sr, _ = real_music.load_clip(files / "elvish-theme.ogg", 200.0, 0.0)
+    song = np.concatenate([song, song[:, :int(40 * song_sr)]], axis=1)  # 240 s
+    fx = NeuralStyle(style=train_style((style[0], sr), "style 0.01"))
+    fx(song[:, :song_sr], song_sr)  # warm-up
+    t = time.perf_counter()
+    out = fx(song, song_sr)
+    wall = time.perf_counter() - t
+    run = {"seconds": song.shape[-1] / song_sr, "channels": song.shape[0], "wall": round(wall, 2),
+           "x_real_time": round(song.shape[-1] / song_sr / wall, 1),
+           "finite": bool(np.isfinite(out).all())}
+    print(json.dumps(run), flush=True)
+    return run
+
+
 def table(doc: dict) -> str:
     lines = ["transfer (10 s, 44.1 kHz): distance (x style 0.01), content corr (style 0.01), "
              "render, train"]
@@ -164,6 +189,9 @@ def table(doc: dict) -> str:
                                  f"(offline {r[label]['distance']:.3f}), corr "
                                  f"{s['content_corr']:.3f} ({r[label]['content_corr']:.3f}), "
                                  f"latency {s['latency_ms']} ms")
+    if "song" in doc:
+        lines.append(f"4-minute stereo song: {doc['song']['wall']:.1f} s "
+                     f"({doc['song']['x_real_time']:g}x real time)")
     lines.append("textures (60 s renders, seeds 0-2): distance (x texture's 10 s)")
     for r in doc.get("textures", []):
         lines.append(f"  {r['style']} ({r['style_seconds']:g} s style): {r['distance']:.3f} "
@@ -173,19 +201,31 @@ def table(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict | str:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=MONO_DIR)
     p.add_argument("--seconds-long", type=float, default=60.0)
     p.add_argument("--out", type=Path, default=RESULT)
     p.add_argument("--table", type=Path, help="print the table of a result file and stop")
     p.add_argument("--skip-textures", action="store_true")
-    args = p.parse_args(argv)
+    p.add_argument("--song-only", action="store_true",
+                   help="only the 4-minute stereo song, added to the result file --out")
+    p.add_argument("--files", type=Path, default=real_music.DATA_DIR,
+                   help="the original (stereo) real-music files, for the song")
+    return p
+
+
+def main(argv: list[str] | None = None) -> dict | str:
+    args = parser().parse_args(argv)
     if args.table:
         text = table(json.loads(args.table.read_text()))
         print(text)
         return text
     torch.manual_seed(0)
+    if args.song_only:
+        doc = measures.update_result(args.out, "song", song_run(args.files, args.data))
+        print(table(doc))
+        return doc
     doc = {"command": ["python", "-m", "benchmarks.trained_styles", *(argv or sys.argv[1:])],
            "machine": machine(), "revision": git_revision(),
            "transfer": transfer_runs(args.data, args.seconds_long)}
