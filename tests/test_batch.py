@@ -504,3 +504,20 @@ def test_a_ray_render_leaves_the_chain_unchanged(tmp_path, style, ray_runtime, c
                                  executor="ray", ray=RayOptions(chunks=chunks))
     assert [j.status for j in result.jobs] == ["ok"], result.jobs[0].error
     assert effect_state(board) == before
+
+
+@pytest.mark.heavy
+def test_a_trained_style_renders_on_ray_as_locally(tmp_path, style, ray_runtime, one_thread):
+    from neuralfx.train import train_style
+
+    trained = tmp_path / "style.nfxstyle"
+    train_style(style, content=[style], minutes=0.01, n_filters=32, output=trained)
+    good = inputs(tmp_path / "in", 2)
+    for name, extra in [("local", []), ("ray", ["--executor", "ray"])]:
+        result = invoke("process", *good, "--style", trained, "-o", tmp_path / name, "-q",
+                        *extra)
+        assert result.exit_code == 0, result.output
+    for f in good:
+        out = f"{f.stem}_style-0.01.wav"
+        local, ray = read(tmp_path / "local" / out)[0], read(tmp_path / "ray" / out)[0]
+        assert np.any(local) and np.allclose(local, ray, atol=1e-6), out
