@@ -511,7 +511,8 @@ def test_a_trained_style_renders_on_ray_as_locally(tmp_path, style, ray_runtime,
     from neuralfx.train import train_style
 
     trained = tmp_path / "style.nfxstyle"
-    train_style(style, content=[style], minutes=0.01, n_filters=32, output=trained)
+    content = write(tmp_path / "content.wav", tone(4.0, 22050, seed=9), 22050)
+    train_style(style, content=[content], minutes=0.01, n_filters=32, output=trained)
     good = inputs(tmp_path / "in", 2)
     for name, extra in [("local", []), ("ray", ["--executor", "ray"])]:
         result = invoke("process", *good, "--style", trained, "-o", tmp_path / name, "-q",
