@@ -163,6 +163,22 @@ def resample(audio: np.ndarray, from_sr: float, to_sr: float, *, quality: str = 
     return audio
 
 
+def unique_channels(x: np.ndarray) -> tuple[list[int], list[int]]:
+    """``(unique, index)`` of ``x (channels, samples)``: ``x[unique]`` holds each distinct
+    channel once and ``x[unique][index] == x``."""
+    unique: list[int] = []
+    index: list[int] = []
+    for c in range(x.shape[0]):
+        for k, u in enumerate(unique):
+            if np.array_equal(x[c], x[u]):
+                index.append(k)
+                break
+        else:
+            index.append(len(unique))
+            unique.append(c)
+    return unique, index
+
+
 def fit_length(audio: np.ndarray, length: int) -> np.ndarray:
     """Trim or zero-pad the last axis to ``length`` samples."""
     n = audio.shape[-1]

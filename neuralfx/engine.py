@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .audio import unique_channels
 from .chunking import (
     ChunkPlan,
     MagnitudeJoiner,
@@ -146,7 +147,6 @@ def render_many(contents: list[torch.Tensor | None], style: StyleStatistics,
                             progress, runner)
 
 
-
 def render_signals(signals: list[np.ndarray], style: StyleStatistics, settings: Settings, *,
                    progress: ProgressCallback | None = None,
                    runner: GroupRunner | None = None) -> list[np.ndarray]:
@@ -189,21 +189,6 @@ def render_signals(signals: list[np.ndarray], style: StyleStatistics, settings: 
                                "diverged); try the defaults for learning_rate / optimizer")
     return wets
 
-
-def unique_channels(x: np.ndarray) -> tuple[list[int], list[int]]:
-    """``(unique, index)`` of ``x (channels, samples)``: ``x[unique]`` holds each distinct
-    channel once and ``x[unique][index] == x``."""
-    unique: list[int] = []
-    index: list[int] = []
-    for c in range(x.shape[0]):
-        for k, u in enumerate(unique):
-            if np.array_equal(x[c], x[u]):
-                index.append(k)
-                break
-        else:
-            index.append(len(unique))
-            unique.append(c)
-    return unique, index
 
 @dataclass(frozen=True)
 class ChunkGroup:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..audio import PEAK_CEILING, LoudnessAnalysis
+from ..audio import PEAK_CEILING, LoudnessAnalysis, unique_channels
 from .model import TrainedStyle
 from .render import render_texture, render_transfer
 
@@ -27,16 +27,10 @@ def render_trained(trained: TrainedStyle, signals: list[np.ndarray], seed: int =
             mono = render_texture(trained, x.shape[-1], seed)
             out.append(np.repeat(mono[None], x.shape[0], axis=0))
             continue
-        wet = np.zeros_like(x, dtype=np.float32)
-        done: list[int] = []
-        for c in range(x.shape[0]):
-            same = next((d for d in done if np.array_equal(x[c], x[d])), None)
-            if same is not None:
-                wet[c] = wet[same]
-            elif np.any(x[c]):
-                wet[c] = render_transfer(trained, x[c])
-            done.append(c)
-        out.append(wet)
+        unique, index = unique_channels(x)
+        wet = np.stack([render_transfer(trained, x[c]) if np.any(x[c])
+                        else np.zeros(x.shape[-1], np.float32) for c in unique])
+        out.append(wet[index])
     return out
 
 
