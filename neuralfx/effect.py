@@ -245,19 +245,18 @@ class NeuralStyle:
 
     def _stream_block(self, x: np.ndarray, sample_rate: float) -> np.ndarray:
         """The next block of a stream (``reset=False``): a trained style-transfer model only."""
-        trained = self._trained
-        if trained is None or trained.is_texture:
-            # buffering blocks could return audio only after the last block, and nothing says
-            # which block is last: any buffering would silently return wrong or missing audio
-            raise StreamingError(
-                "NeuralStyle optimises whole signals and cannot process audio block by block "
-                "(reset=False) unless its style is a trained style-transfer model: train one "
-                "with `neuralfx train STYLE -o NAME.nfxstyle` and use "
-                "NeuralStyle(style='NAME.nfxstyle'); or pass the whole signal in one call, "
-                "e.g. `fx(audio, sr)` with audio = neuralfx.audio.read_audio(path)[0]")
-        preset = self._preset
-        key = (sample_rate, x.shape[0], preset.mix, preset.match_loudness)
-        with self._lock:
+        with self._lock:  # one block at a time, with the style and parameters as they are
+            trained, preset = self._trained, self._preset
+            if trained is None or trained.is_texture:
+                # buffering blocks could return audio only after the last block, and nothing
+                # says which block is last: any buffering would silently return wrong audio
+                raise StreamingError(
+                    "NeuralStyle optimises whole signals and cannot process audio block by "
+                    "block (reset=False) unless its style is a trained style-transfer model: "
+                    "train one with `neuralfx train STYLE -o NAME.nfxstyle` and use "
+                    "NeuralStyle(style='NAME.nfxstyle'); or pass the whole signal in one call, "
+                    "e.g. `fx(audio, sr)` with audio = neuralfx.audio.read_audio(path)[0]")
+            key = (sample_rate, x.shape[0], preset.mix, preset.match_loudness)
             if self._stream is None or self._stream_key != key:
                 self._stream = TrainedStream(trained, sample_rate, x.shape[0], mix=preset.mix,
                                              match_loudness=preset.match_loudness)
@@ -305,8 +304,7 @@ class NeuralStyle:
             raise ValueError(f"channels = {channels!r}: expected an integer >= 1")
         if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0):
             raise ValueError(f"seconds = {seconds!r}: expected a finite number >= 0")
-        preset, style_audio, options = self._snapshot(options)
-        trained = self._trained
+        preset, style_audio, trained, options = self._snapshot(options)
         if trained is not None:
             return self._trained_texture(trained, preset, seconds, sample_rate, channels)
         if style_audio is None:
@@ -348,16 +346,18 @@ class NeuralStyle:
         return np.repeat(wet.astype(np.float32), channels, axis=0)
 
     def _snapshot(self, options: RenderOptions | None
-                  ) -> tuple[Preset, tuple[np.ndarray, float] | None, RenderOptions]:
-        """What one call works on: the preset and the style as they are now (a change during a
-        render applies to the next call), and the options with the effect's own progress."""
+                  ) -> tuple[Preset, tuple[np.ndarray, float] | None, TrainedStyle | None,
+                             RenderOptions]:
+        """What one call works on: the preset and the style (audio, or a trained style) as
+        they are now (a change during a render applies to the next call), and the options with
+        the effect's own progress."""
         with self._lock:
-            return self._preset, self._style_audio, with_progress(options, self.progress)
+            return (self._preset, self._style_audio, self._trained,
+                    with_progress(options, self.progress))
 
     def _render_many(self, signals: list[np.ndarray], rates: list[float],
                      options: RenderOptions | None) -> list[np.ndarray]:
-        preset, style_audio, options = self._snapshot(options)
-        trained = self._trained
+        preset, style_audio, trained, options = self._snapshot(options)
         settings = trained.settings if trained is not None else options.settings_for(
             preset.settings)
         out = [np.zeros_like(x, dtype=np.float32) if preset.mix > 0
@@ -400,7 +400,7 @@ class NeuralStyle:
         """The style's statistics for the settings as a render with ``options`` runs them
         (computed once and kept), or None without a style. With :meth:`use_style_statistics`
         they let another process (a Ray worker) skip the analysis."""
-        preset, style_audio, options = self._snapshot(options)
+        preset, style_audio, _, options = self._snapshot(options)
         if style_audio is None:  # no style, or a trained one (it has no statistics to send)
             return None
         return self._style_statistics(options.settings_for(preset.settings), style_audio)
