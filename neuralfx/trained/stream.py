@@ -29,8 +29,10 @@ from .phase import StreamingPhase
 from .transfer import TransferStream
 
 QUALITY = "HQ"
-# RTISI-LA: frames refined after the one being committed, passes per push, acceleration
+# RTISI-LA: frames refined after the one being committed (at most; fewer where the latency
+# would pass MAX_LATENCY_SECONDS), passes per push, acceleration
 LOOKAHEAD, ITERATIONS, MOMENTUM = 3, 4, 0.5
+MAX_LATENCY_SECONDS = 0.25
 # the loudness match's memory: an exponential window of this share of the stream's age, from
 # the first figure up to the last; the most it lifts the wet
 LEVEL_AGE_SHARE, LEVEL_FIRST_SECONDS, LEVEL_SECONDS = 0.5, 0.5, 10.0
@@ -139,10 +141,10 @@ class _Fifo:
 class _Channel:
     """One channel's frames -> its styled audio at the analysis rate."""
 
-    def __init__(self, trained: TrainedStyle) -> None:
+    def __init__(self, trained: TrainedStyle, lookahead: int) -> None:
         s = trained.settings
         self.transfer = TransferStream(trained.model)
-        self.phase = StreamingPhase(s.n_fft, s.hop_length, LOOKAHEAD, ITERATIONS, MOMENTUM)
+        self.phase = StreamingPhase(s.n_fft, s.hop_length, lookahead, ITERATIONS, MOMENTUM)
 
     def push(self, spectrum: torch.Tensor) -> torch.Tensor:
         """The next complex frame ``(bins, 1)`` -> the hop it finishes ``(hop,)``, or
@@ -155,10 +157,25 @@ class _Channel:
         return copy.deepcopy(self, {id(self.transfer.model): self.transfer.model})
 
 
-def latency_for(trained: TrainedStyle, sample_rate: float) -> int:
-    """The fixed latency of a :class:`TrainedStream` of ``trained`` at ``sample_rate``."""
+def lookahead_for(trained: TrainedStyle, sample_rate: float) -> int:
+    """RTISI-LA's look-ahead for a stream of ``trained`` at ``sample_rate``: :data:`LOOKAHEAD`
+    frames, or the most that keeps the latency within :data:`MAX_LATENCY_SECONDS` (each frame
+    costs one hop, 23 ms at 22050 Hz; soxr's delay differs by rate, so 16 and 96 kHz streams
+    take 2), and none where even that does not fit (below 12 kHz)."""
+    for lookahead in range(LOOKAHEAD, 0, -1):
+        if latency_for(trained, sample_rate, lookahead) <= MAX_LATENCY_SECONDS * sample_rate:
+            return lookahead
+    return 0
+
+
+def latency_for(trained: TrainedStyle, sample_rate: float, lookahead: int | None = None
+                ) -> int:
+    """The fixed latency of a :class:`TrainedStream` of ``trained`` at ``sample_rate`` (with
+    RTISI-LA's ``lookahead``, by default :func:`lookahead_for`'s)."""
+    if lookahead is None:
+        lookahead = lookahead_for(trained, sample_rate)
     s = trained.settings
-    frames = StreamingPhase(s.n_fft, s.hop_length, LOOKAHEAD, ITERATIONS,
+    frames = StreamingPhase(s.n_fft, s.hop_length, lookahead, ITERATIONS,
                             MOMENTUM).latency_frames
     return stream_latency(float(sample_rate), float(s.sample_rate), s.n_fft, s.hop_length,
                           frames)
@@ -171,7 +188,9 @@ class TrainedStream:
     ``i`` is the pipeline's result for input sample ``i - latency_samples`` (zeros before the
     start), whatever the block sizes: cutting the input differently gives the same output.
     ``latency_samples`` (at ``sample_rate``) is fixed for the stream's life:
-    :func:`stream_latency`, at most 250 ms at 22050, 44100 and 48000 Hz.
+    :func:`stream_latency` with the look-ahead of :func:`lookahead_for`: at most 250 ms from
+    12 to 192 kHz (246.6 ms at 44.1 kHz, 242.6 ms at 48 kHz, 237.2 ms at 16 kHz, 236.9 ms at
+    96 kHz); 261 ms at 11.025 kHz and 289 ms at 8 kHz, where soxr's delay alone is 168-196 ms.
 
     The pipeline (module docstring) runs once per distinct channel: while every channel has
     been identical, one channel is computed and copied. Unlike the offline render, the top
@@ -213,6 +232,7 @@ class TrainedStream:
         self.analysis_rate = float(s.sample_rate)
         self._n_fft, self._hop = s.n_fft, s.hop_length
         self._resampled = self.sample_rate != self.analysis_rate
+        self.lookahead = lookahead_for(trained, self.sample_rate)
         self.latency_samples = latency_for(trained, self.sample_rate)
         self._release = 1.0 / (RELEASE_SECONDS * self.sample_rate)  # log-gain per sample
         self.reset()
@@ -226,7 +246,8 @@ class TrainedStream:
             if self._resampled else None
         # analysis samples from the next frame's first on; before sample 0, the zero padding
         self._pending = np.zeros((c, self._n_fft // 2), np.float32)
-        self._chains = [_Channel(self.trained)]  # one while the channels are identical
+        # one chain while the channels are identical
+        self._chains = [_Channel(self.trained, self.lookahead)]
         self._level_input = _Fifo(c)  # analysis-rate input awaiting its wet hop
         self._energy = [0.0, 0.0]  # input's, wet's: exponentially windowed
         self._level_hops = 0
