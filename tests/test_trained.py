@@ -24,11 +24,14 @@ from neuralfx.trained import StyleFileError, StyleSource, TrainedStyle, load_tra
 from neuralfx.trained.stylefile import write_style_file
 from neuralfx.trained.texture import TextureModel, fit_texture, generate
 from neuralfx.trained.transfer import (
+    STREAM_UPDATE_FRAMES,
+    STREAM_WINDOW_FRAMES,
     WINDOW_FRAMES,
     TransferModel,
     TransferStream,
     content_statistics,
     fit_transfer,
+    soft_limit,
     transfer,
     transform,
 )
@@ -168,6 +171,26 @@ def test_stream_frames_do_not_depend_on_how_the_input_is_cut(model, content_spec
     assert stream.push(x[:, :0]).shape == (x.shape[0], 0)
     torch.testing.assert_close(one_by_one, whole, rtol=0, atol=1e-4)
     torch.testing.assert_close(pieces, whole, rtol=0, atol=1e-4)
+
+
+def test_a_stream_forgets_what_left_its_window(model, content_spec, style_spec):
+    # two streams that differ only in frames older than the window (and a refresh) agree later
+    middle = spectrogram(content_audio(8, seed=4))[:, :STREAM_WINDOW_FRAMES + STREAM_UPDATE_FRAMES]
+    a = TransferStream(model).push(torch.cat([style_spec[:, :100], middle, content_spec], 1))
+    b = TransferStream(model).push(torch.cat([content_spec[:, :100], middle, content_spec], 1))
+    n = content_spec.shape[-1]
+    torch.testing.assert_close(a[:, -n:], b[:, -n:], rtol=0, atol=1e-4)
+    assert relative(a[:, :100], b[:, :100]) > 0.05  # while they remember, they differ
+
+
+def test_soft_limit_keeps_small_deviations_and_bounds_large_ones():
+    v = torch.linspace(-100, 100, 2001)
+    out = soft_limit(v, 3.0)
+    assert float(out.abs().max()) <= 3.0
+    assert bool((out.diff() >= 0).all())  # monotone: louder never comes out quieter
+    small = v.abs() <= 0.5
+    torch.testing.assert_close(out[small], v[small], rtol=0.03, atol=1e-6)
+    assert soft_limit(v, None) is v
 
 
 def test_same_input_same_output_whatever_torchs_generator_holds(model, content_spec):
