@@ -256,10 +256,12 @@ class NeuralStyle:
                     "train one with `neuralfx train STYLE -o NAME.nfxstyle` and use "
                     "NeuralStyle(style='NAME.nfxstyle'); or pass the whole signal in one call, "
                     "e.g. `fx(audio, sr)` with audio = neuralfx.audio.read_audio(path)[0]")
-            key = (sample_rate, x.shape[0], preset.mix, preset.match_loudness)
+            key = (sample_rate, x.shape[0], preset.mix, preset.match_loudness,
+                   preset.full_band)
             if self._stream is None or self._stream_key != key:
                 self._stream = TrainedStream(trained, sample_rate, x.shape[0], mix=preset.mix,
-                                             match_loudness=preset.match_loudness)
+                                             match_loudness=preset.match_loudness,
+                                             full_band=preset.full_band)
                 self._stream_key = key
             return self._stream.process(x)
 
@@ -272,7 +274,7 @@ class NeuralStyle:
             return stream.latency_samples
         if trained is None or trained.is_texture:
             return 0
-        return latency_for(trained, 44100)
+        return latency_for(trained, 44100, full_band=self._preset.full_band)
 
     def process_many(self, signals: list[np.ndarray], sample_rates: list[float], *,
                      options: RenderOptions | None = None) -> list[np.ndarray]:

@@ -121,6 +121,25 @@ def style_profile(style: np.ndarray, sample_rate: float, analysis_rate: float
     return TopOctaveProfile(frequencies, share, sample_rate / 2, spread)
 
 
+def has_top_octave(sample_rate: float, analysis_rate: float, profile: TopOctaveProfile
+                   ) -> bool:
+    """Whether both the rate and the style reach above the analysis rate's Nyquist."""
+    return min(sample_rate / 2, profile.bandwidth) > analysis_rate / 2 * 1.01
+
+
+def band_layout(sample_rate: float, analysis_rate: float, n_fft: int
+                ) -> tuple[int, np.ndarray, np.ndarray]:
+    """For an STFT of ``n_fft`` points at ``sample_rate``: the first target bin, the bin each
+    target bin is copied from (:func:`source_bins`, about an octave down, a multiple of 4
+    bins) and the target bins' frequencies."""
+    hz_per_bin = sample_rate / n_fft
+    split_bin = int(math.ceil(split_frequency(analysis_rate) / hz_per_bin))
+    shift = max(4, 4 * int(round(split_bin / 2 / 4)))
+    n_bins = n_fft // 2 + 1
+    return (split_bin, source_bins(n_bins, split_bin, shift),
+            np.arange(split_bin, n_bins) * hz_per_bin)
+
+
 def source_bins(n_bins: int, split_bin: int, shift: int) -> np.ndarray:
     """For every target bin ``k >= split_bin``, the bin it is copied from: ``k`` shifted down by
     whole multiples of ``shift`` into ``[split_bin - shift, split_bin)``."""
@@ -149,17 +168,15 @@ def replicate(audio: np.ndarray, sample_rate: float, analysis_rate: float,
     image of the copied band is the image of its source band (identical channels stay
     identical, a silent channel stays silent). Works through the signal in blocks of
     :data:`BLOCK_FRAMES` frames, so an hour costs no more memory than a minute."""
-    top = min(sample_rate / 2, profile.bandwidth)
-    if top <= analysis_rate / 2 * 1.01 or audio.shape[-1] == 0:
+    if not has_top_octave(sample_rate, analysis_rate, profile) or audio.shape[-1] == 0:
         return audio
-    split_hz = split_frequency(analysis_rate)
+    top = min(sample_rate / 2, profile.bandwidth)
     n_fft = fft_size(sample_rate)
     hz_per_bin = sample_rate / n_fft
-    split_bin = int(math.ceil(split_hz / hz_per_bin))
-    shift = max(4, 4 * int(round(split_bin / 2 / 4)))  # about an octave, a multiple of 4 bins
+    split_hz = split_frequency(analysis_rate)
+    split_bin, source, frequencies = band_layout(sample_rate, analysis_rate, n_fft)
     n_bins = n_fft // 2 + 1
-    sources = torch.from_numpy(source_bins(n_bins, split_bin, shift))
-    frequencies = np.arange(split_bin, n_bins) * hz_per_bin
+    sources = torch.from_numpy(source)
     blocks = _Blocks(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), n_fft)
 
     # 1. the copy's mean power per target bin and a frame's mean power, as the equaliser needs
@@ -171,7 +188,7 @@ def replicate(audio: np.ndarray, sample_rate: float, analysis_rate: float,
     copied, total = copied / count, total / count
     if total <= 0:
         return audio
-    gain = _equaliser(frequencies, copied, total, hz_per_bin, split_hz, top, profile)
+    gain = equaliser(frequencies, copied, total, hz_per_bin, split_hz, top, profile)
 
     # 2. the envelope: the lower band's level and the equalised copy's, frame by frame
     low, level = [], []
@@ -193,7 +210,7 @@ def replicate(audio: np.ndarray, sample_rate: float, analysis_rate: float,
     return out
 
 
-def _equaliser(frequencies: np.ndarray, copied: np.ndarray, total: float, hz_per_bin: float,
+def equaliser(frequencies: np.ndarray, copied: np.ndarray, total: float, hz_per_bin: float,
                split_hz: float, top: float, profile: TopOctaveProfile) -> np.ndarray:
     """The gain per target bin that gives the copy (mean power ``copied`` per bin, a frame's
     being ``total``) the style's share of the energy there; 0 where the style is empty."""

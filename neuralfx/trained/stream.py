@@ -5,8 +5,8 @@ Per channel: the input is resampled to the style's analysis rate (``soxr.Resampl
 ``m`` centred on sample ``m * hop``, zeros before sample 0), transformed with no look-ahead
 (:class:`~neuralfx.trained.transfer.TransferStream`), given a phase by RTISI-LA starting from
 the input frame's own (:class:`~neuralfx.trained.phase.StreamingPhase`), levelled, resampled
-back, mixed with the dry input and held under the peak ceiling. Signals are ``(channels,
-samples)``: time on the last axis.
+back, given its top octave, mixed with the dry input and held under the peak ceiling. Signals
+are ``(channels, samples)``: time on the last axis.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ..layout import check_sample_rate
 from ..spectral import magnitude_from_log, stft_frames
 from .model import TrainedStyle
 from .phase import StreamingPhase
+from .top_octave_stream import TopOctaveStream, top_octave_latency
 from .transfer import TransferStream
 
 QUALITY = "HQ"
@@ -157,28 +158,31 @@ class _Channel:
         return copy.deepcopy(self, {id(self.transfer.model): self.transfer.model})
 
 
-def lookahead_for(trained: TrainedStyle, sample_rate: float) -> int:
+def lookahead_for(trained: TrainedStyle, sample_rate: float, full_band: bool = True) -> int:
     """RTISI-LA's look-ahead for a stream of ``trained`` at ``sample_rate``: :data:`LOOKAHEAD`
     frames, or the most that keeps the latency within :data:`MAX_LATENCY_SECONDS` (each frame
-    costs one hop, 23 ms at 22050 Hz; soxr's delay differs by rate, so 16 and 96 kHz streams
-    take 2), and none where even that does not fit (below 12 kHz)."""
+    costs one hop, 23 ms at 22050 Hz; soxr's delay and the top octave's differ by rate), and
+    none where even that does not fit (below 12 kHz)."""
     for lookahead in range(LOOKAHEAD, 0, -1):
-        if latency_for(trained, sample_rate, lookahead) <= MAX_LATENCY_SECONDS * sample_rate:
+        latency = latency_for(trained, sample_rate, lookahead, full_band)
+        if latency <= MAX_LATENCY_SECONDS * sample_rate:
             return lookahead
     return 0
 
 
-def latency_for(trained: TrainedStyle, sample_rate: float, lookahead: int | None = None
-                ) -> int:
+def latency_for(trained: TrainedStyle, sample_rate: float, lookahead: int | None = None,
+                full_band: bool = True) -> int:
     """The fixed latency of a :class:`TrainedStream` of ``trained`` at ``sample_rate`` (with
-    RTISI-LA's ``lookahead``, by default :func:`lookahead_for`'s)."""
+    RTISI-LA's ``lookahead``, by default :func:`lookahead_for`'s, and the top octave's delay
+    where ``full_band`` adds one)."""
     if lookahead is None:
-        lookahead = lookahead_for(trained, sample_rate)
+        lookahead = lookahead_for(trained, sample_rate, full_band)
     s = trained.settings
     frames = StreamingPhase(s.n_fft, s.hop_length, lookahead, ITERATIONS,
                             MOMENTUM).latency_frames
-    return stream_latency(float(sample_rate), float(s.sample_rate), s.n_fft, s.hop_length,
-                          frames)
+    top = top_octave_latency(trained.top_octave, sample_rate, s.sample_rate) if full_band else 0
+    return top + stream_latency(float(sample_rate), float(s.sample_rate), s.n_fft,
+                                s.hop_length, frames)
 
 
 class TrainedStream:
@@ -188,13 +192,16 @@ class TrainedStream:
     ``i`` is the pipeline's result for input sample ``i - latency_samples`` (zeros before the
     start), whatever the block sizes: cutting the input differently gives the same output.
     ``latency_samples`` (at ``sample_rate``) is fixed for the stream's life:
-    :func:`stream_latency` with the look-ahead of :func:`lookahead_for`: at most 250 ms from
-    12 to 192 kHz (246.6 ms at 44.1 kHz, 242.6 ms at 48 kHz, 237.2 ms at 16 kHz, 236.9 ms at
-    96 kHz); 261 ms at 11.025 kHz and 289 ms at 8 kHz, where soxr's delay alone is 168-196 ms.
+    :func:`stream_latency` with the look-ahead of :func:`lookahead_for`, plus the top octave's
+    (:func:`~neuralfx.trained.top_octave_stream.top_octave_latency`): at most 250 ms from 12 to
+    192 kHz (246.6 ms at 44.1 kHz, 240.7 ms at 48 kHz, 237.2 ms at 16 kHz, 235.0 ms at 96 kHz,
+    look-ahead 2 or 1 where the top octave is rebuilt); 261 ms at 11.025 kHz and 289 ms at
+    8 kHz, where soxr's delay alone is 168-196 ms.
 
     The pipeline (module docstring) runs once per distinct channel: while every channel has
-    been identical, one channel is computed and copied. Unlike the offline render, the top
-    octave above the analysis band (11 kHz) is not rebuilt: the wet signal stops there.
+    been identical, one channel is computed and copied. With ``full_band``, the top octave
+    above the analysis band (11 kHz) is rebuilt as offline, from running means
+    (:class:`~neuralfx.trained.top_octave_stream.TopOctaveStream`).
 
     Level (``match_loudness``): the wet signal follows the input's level with one gain for all
     channels (the image stays put): the square root of the input's over the wet signal's
@@ -213,7 +220,7 @@ class TrainedStream:
     """
 
     def __init__(self, trained: TrainedStyle, sample_rate: float, channels: int, *,
-                 mix: float = 1.0, match_loudness: bool = True) -> None:
+                 mix: float = 1.0, match_loudness: bool = True, full_band: bool = True) -> None:
         if trained.is_texture:
             raise ValueError(f"a {trained.kind!r} style has no input to stream: only style "
                              "transfer (kind 'transfer') runs block by block")
@@ -228,12 +235,16 @@ class TrainedStream:
         self.channels = int(channels)
         self.mix = float(mix)
         self.match_loudness = bool(match_loudness)
+        self.full_band = bool(full_band)
         s = trained.settings
         self.analysis_rate = float(s.sample_rate)
         self._n_fft, self._hop = s.n_fft, s.hop_length
         self._resampled = self.sample_rate != self.analysis_rate
-        self.lookahead = lookahead_for(trained, self.sample_rate)
-        self.latency_samples = latency_for(trained, self.sample_rate)
+        self.lookahead = lookahead_for(trained, self.sample_rate, self.full_band)
+        self.latency_samples = latency_for(trained, self.sample_rate, self.lookahead,
+                                           self.full_band)
+        self._top = TopOctaveStream(trained.top_octave, self.sample_rate, self.analysis_rate,
+                                    self.channels) if self.full_band else None
         self._release = 1.0 / (RELEASE_SECONDS * self.sample_rate)  # log-gain per sample
         self.reset()
 
@@ -252,9 +263,15 @@ class TrainedStream:
         self._energy = [0.0, 0.0]  # input's, wet's: exponentially windowed
         self._level_hops = 0
         self._gain = 1.0
-        self._wet = _Fifo(c, self.latency_samples)
+        # the top octave delays the wet by its own latency: the rest is queued here
+        self._wet = _Fifo(c, self.latency_samples - self._top_latency())
         self._dry = _Fifo(c, self.latency_samples)
+        if self._top is not None:
+            self._top.reset()
         self._log_peak = -math.inf  # the limiter's envelope
+
+    def _top_latency(self) -> int:
+        return 0 if self._top is None else self._top.latency_samples
 
     # --- the stages ----------------------------------------------------------------------------
 
@@ -358,6 +375,8 @@ class TrainedStream:
             self._wet.push(np.ascontiguousarray(piece))
         self._dry.push(x)
         wet_out, dry_out = self._wet.pop(n), self._dry.pop(n)
+        if self._top is not None:
+            wet_out = self._top.process(wet_out)
         if self.mix == 1.0:
             y = wet_out
         elif self.mix == 0.0:
