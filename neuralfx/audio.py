@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Union
 
@@ -18,6 +19,7 @@ import pyloudnorm
 import soxr
 from pedalboard.io import AudioFile
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import sosfilt
 
 from .atomic import atomic_path
 from .layout import check_sample_rate, to_channels_first
@@ -237,6 +239,21 @@ class LoudnessAnalysis:
         return LoudnessAnalysis(blocks, self.power[c:c + 1])
 
 
+@lru_cache(maxsize=16)
+def _k_weighting(sample_rate: float) -> np.ndarray:
+    stages = []
+    for stage in pyloudnorm.Meter(sample_rate)._filters.values():
+        b, a = np.asarray(stage.b, np.float64), np.asarray(stage.a, np.float64)
+        stages.append(np.concatenate([stage.passband_gain * b / a[0], a / a[0]]))
+    return np.stack(stages)
+
+
+def k_weighting(sample_rate: float) -> np.ndarray:
+    """BS.1770's K-weighting filter at ``sample_rate`` (pyloudnorm's two stages, the high shelf
+    and the high-pass) as second-order sections ``(2, 6)`` for ``scipy.signal.sosfilt``."""
+    return _k_weighting(float(sample_rate)).copy()
+
+
 def analyse_loudness(audio: np.ndarray, sample_rate: float) -> LoudnessAnalysis:
     """One pass of K-weighting (pyloudnorm's filters) and block powers over ``audio``
     ``(channels, samples)``. Channel weights are BS.1770's (pyloudnorm's order: L, R, C, Ls, Rs,
@@ -248,9 +265,7 @@ def analyse_loudness(audio: np.ndarray, sample_rate: float) -> LoudnessAnalysis:
     if n < MIN_LOUDNESS_SECONDS * sample_rate or not power.any():
         return LoudnessAnalysis(None, power)
     meter = pyloudnorm.Meter(sample_rate)
-    weighted = audio
-    for stage in meter._filters.values():  # pyloudnorm's K-weighting stages
-        weighted = np.stack([stage.apply_filter(ch) for ch in weighted])
+    weighted = sosfilt(k_weighting(sample_rate), audio, axis=-1)
     weights = np.asarray([1.0, 1.0, 1.0, 1.41, 1.41][:channels] if channels <= 5
                          else [1.0] * channels)
     cumulative = np.zeros((channels, n + 1))
