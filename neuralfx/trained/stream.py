@@ -218,7 +218,7 @@ class TrainedStream:
     Then a safety limiter: samples beyond ``PEAK_CEILING`` are scaled down by one gain for all
     channels, with instant attack, that recovers exponentially (:data:`RELEASE_SECONDS`).
 
-    The state does not grow with the stream: the transform's 10 s of frames, RTISI-LA's few
+    The state does not grow with the stream: the transform's 7.5 s of frames, RTISI-LA's few
     frames, and queues of about ``latency_samples`` (plus the block being processed).
     """
 
