@@ -321,7 +321,7 @@ class TrainedStream:
     def _level(self, wet: np.ndarray, dry: np.ndarray) -> np.ndarray:
         """Wet hops ``(channels, k * hop)`` at the level of the input over the same samples:
         one gain per hop, ramped across it."""
-        if not self.match_loudness:
+        if not self.match_loudness or wet.shape[-1] == 0:
             return np.ascontiguousarray(wet, dtype=np.float32)
         hop = self._hop
         weighted = []
