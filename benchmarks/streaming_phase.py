@@ -17,8 +17,8 @@ Compared against the offline reference, fast Griffin-Lim (32 iterations, momentu
 A's phase: what the effect does to a chunk):
 
 - ``content phase``: A's phase as it is, no iterations (``iterations=0``);
-- RTISI-LA (:mod:`neuralfx.trained.phase`) with the hint, look-ahead 1 / 3 / 5 frames and 2 / 4 /
-  8 passes per push, plain (momentum 0) and with momentum 0.5;
+- RTISI-LA (:mod:`neuralfx.trained.phase`) with the hint, look-ahead 1 / 2 / 3 / 5 frames and
+  2 / 4 / 8 passes per push, plain (momentum 0) and with momentum 0.5;
 - RTISI-LA without the hint (its own initial estimate: the texture case), look-ahead 3, 4 passes;
 - yardsticks for the distances: offline fast GL with 8 iterations, and with 32 from the
   bin-frequency phase instead of A's (two offline reconstructions that are about as good).
@@ -62,7 +62,7 @@ DEFAULT_PAIRS = (
     ("drums.wav", "piano_strings.wav"),
     ("piano_strings.wav", "speech.wav"),
 )
-LOOKAHEADS = (1, 3, 5)
+LOOKAHEADS = (1, 2, 3, 5)
 ITERATIONS = (2, 4, 8)
 MOMENTA = (0.0, 0.5)
 LSD_SIZES = (512, 8192)
