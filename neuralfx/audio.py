@@ -251,6 +251,7 @@ def _k_weighting(sample_rate: float) -> np.ndarray:
 def k_weighting(sample_rate: float) -> np.ndarray:
     """BS.1770's K-weighting filter at ``sample_rate`` (pyloudnorm's two stages, the high shelf
     and the high-pass) as second-order sections ``(2, 6)`` for ``scipy.signal.sosfilt``."""
+    # a copy of the cached one: sosfilt takes only writable sections
     return _k_weighting(float(sample_rate)).copy()
 
 
