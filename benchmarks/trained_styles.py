@@ -22,9 +22,10 @@ content correlation, against the figures of ``style 0.01`` and ``draft`` on the 
 Streaming: the same content clips (10 s and 60 s) through ``NeuralStyle.process(block, sr,
 reset=False)`` in blocks of 256 and 8192 samples; the output advanced by
 ``fx.latency_samples``; its distance and correlation against the offline render's, its
-log-spectral distance from it at 512- and 8192-point STFTs (where phase artefacts show), and
-for both: loudness (LUFS), peak and the top bands' levels (11-14, 14-17, 17-22 kHz, dB against
-the whole; the style's too).
+log-spectral distance from it at 512- and 8192-point STFTs (where phase artefacts show), the
+same distance and correlation in each 10 s of the long render (a whole-file figure averages
+out a stream's local drift), and for both: loudness (LUFS), peak and the top bands' levels
+(11-14, 14-17, 17-22 kHz, dB against the whole; the style's too).
 
 Textures: the drum groove and the brass band (10 s and 60 s style clips, from 20 s and 5 s)
 trained with the ``texture`` preset, 60 s rendered with ``NeuralStyle.texture`` (render seeds
@@ -100,6 +101,21 @@ def _against_offline(streamed: np.ndarray, offline: np.ndarray) -> dict:
     return {f"lsd_{n}": round(log_spectral_distance(a, b, n), 2) for n in LSD_SIZES}
 
 
+def _segments(streamed: np.ndarray, offline: np.ndarray, style: np.ndarray,
+              content: np.ndarray, sr: int, seconds: float = 10.0) -> dict:
+    """The stream against the offline render in each ``seconds`` of a long render: a whole-file
+    figure averages out a stream's local drift, which a listener hears."""
+    cuts = range(0, len(content) - int(seconds * sr) + 1, int(seconds * sr))
+    figures = {"stream": [], "offline": []}
+    for start in cuts:
+        part = slice(start, start + int(seconds * sr))
+        for name, audio in (("stream", streamed), ("offline", offline)):
+            q = _quality(audio[part], style, content[part], sr)
+            figures[name].append((q["distance"], q["content_corr"]))
+    return {"seconds": seconds, **{k: [list(v) for v in zip(*pairs)]
+                                   for k, pairs in figures.items()}}
+
+
 def transfer_runs(data: Path, long_seconds: float) -> list[dict]:
     from neuralfx import NeuralStyle
     from neuralfx.train import train_style
@@ -137,6 +153,8 @@ def transfer_runs(data: Path, long_seconds: float) -> list[dict]:
                             "latency_ms": round(1000 * fx.latency_samples / sr, 1),
                             **_quality(streamed, style[0], clip, sr), **_listen(streamed, sr),
                             **_against_offline(streamed, out)}
+                    if len(clip) > 10 * sr:
+                        run[label]["segments"] = _segments(streamed, out, style[0], clip, sr)
             print(json.dumps(run), flush=True)
             runs.append(run)
     return runs
@@ -211,6 +229,13 @@ def table(doc: dict) -> str:
                                  f"(offline {off['distance']:.3f}), corr "
                                  f"{s['content_corr']:.3f} ({off['content_corr']:.3f}), "
                                  f"latency {s['latency_ms']} ms")
+                    if block == BLOCKS[-1] and "segments" in r[label]:
+                        seg = r[label]["segments"]
+                        (sd, sc), (od, oc) = seg["stream"], seg["offline"]
+                        lines.append(f"        each {seg['seconds']:g} s: distance x offline "
+                                     f"{[round(a / b, 2) for a, b in zip(sd, od)]}, mean "
+                                     f"{np.mean(sd) / np.mean(od):.2f}x; corr "
+                                     f"{np.mean(sc) / np.mean(oc) - 1:+.1%}")
                     if "lsd_512" in s:
                         lines.append(f"        lsd 512/8192 {s['lsd_512']}/{s['lsd_8192']} dB; "
                                      f"LUFS {s['lufs']} ({off['lufs']}); top bands "

@@ -183,6 +183,21 @@ def test_a_stream_forgets_what_left_its_window(model, content_spec, style_spec):
     assert relative(a[:, :100], b[:, :100]) > 0.05  # while they remember, they differ
 
 
+def test_a_stream_follows_a_crescendo_instead_of_lagging_behind_it(model, style_spec):
+    # steady noise getting louder by the same step every frame, for three windows: a past
+    # window's mean trails the present by half a window, and the output would sit above the
+    # style's mean all along; carried along the window's trend, it is centred on it
+    rng = np.random.default_rng(5)
+    bins, n = style_spec.shape[0], 3 * STREAM_WINDOW_FRAMES
+    x = (torch.from_numpy(rng.normal(1.0, 0.2, (bins, n)).astype(np.float32))
+         + torch.linspace(0.0, 3.0, n)).clamp_min(0)
+    out = TransferStream(model.with_blend(0.5, 0.0)).push(x)
+    late = out[:, -STREAM_WINDOW_FRAMES:]
+    offset = float((late - model.mean[:, None]).mean())
+    swing = float(model.std.mean())
+    assert abs(offset) < 0.1 * swing, (offset, swing)
+
+
 def test_soft_limit_keeps_small_deviations_and_bounds_large_ones():
     v = torch.linspace(-100, 100, 2001)
     out = soft_limit(v, 3.0)
