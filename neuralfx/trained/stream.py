@@ -1,8 +1,9 @@
 """Style transfer with a trained style on a stream: block by block, at a fixed latency.
 
 Per channel: the input is resampled to the style's analysis rate (``soxr.ResampleStream``,
-'HQ'), cut into the engine's centred STFT frames (:func:`neuralfx.spectral.stft`'s: Hann, frame
-``m`` centred on sample ``m * hop``, zeros before sample 0), transformed with no look-ahead
+'HQ', or 'LQ' below 12 kHz: :func:`input_quality_for`), cut into the engine's centred STFT
+frames (:func:`neuralfx.spectral.stft`'s: Hann, frame ``m`` centred on sample ``m * hop``,
+zeros before sample 0), transformed with no look-ahead
 (:class:`~neuralfx.trained.transfer.TransferStream`), given a phase by RTISI-LA starting from
 the input frame's own (:class:`~neuralfx.trained.phase.StreamingPhase`), levelled, resampled
 back, given its top octave, mixed with the dry input and held under the peak ceiling. Signals
@@ -31,6 +32,12 @@ from .top_octave_stream import TopOctaveStream, top_octave_latency
 from .transfer import TransferStream
 
 QUALITY = "HQ"
+# the input's way to the analysis rate where QUALITY's delay alone leaves no room within
+# MAX_LATENCY_SECONDS (below 12 kHz): 3 ms instead of 116 at 8 kHz. Its band falls off over the
+# input's top 20% (-8 dB at 85% of Nyquist), which the per-bin statistics absorb: 20 s streams
+# at 8 kHz (speech, orchestra) come within 1.2% of the offline render's distance and 1% of its
+# content correlation. The way back keeps QUALITY: the listener hears that band
+INPUT_FALLBACK_QUALITY = "LQ"
 # RTISI-LA: frames refined after the one being committed (at most; fewer where the latency
 # would pass MAX_LATENCY_SECONDS), passes per push, acceleration
 LOOKAHEAD, ITERATIONS, MOMENTUM = 3, 4, 0.5
@@ -48,18 +55,20 @@ CEILING = float(np.nextafter(np.float32(PEAK_CEILING), np.float32(0))
                 if np.float32(PEAK_CEILING) > PEAK_CEILING else np.float32(PEAK_CEILING))
 
 
-def _resampler(in_rate: float, out_rate: float, channels: int) -> soxr.ResampleStream:
-    return soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality=QUALITY)
+def _resampler(in_rate: float, out_rate: float, channels: int,
+               quality: str = QUALITY) -> soxr.ResampleStream:
+    return soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality=quality)
 
 
-def resampler_lag(in_rate: float, out_rate: float, step: int, seconds: float) -> Fraction:
+def resampler_lag(in_rate: float, out_rate: float, step: int, seconds: float,
+                  quality: str = QUALITY) -> Fraction:
     """The most a fresh ``soxr.ResampleStream`` from ``in_rate`` to ``out_rate`` is behind,
     in output samples: the largest ``pushed * out_rate / in_rate - returned`` over ``seconds``
     of zeros pushed ``step`` input samples at a time, plus one sample for the rounding of
     output counts that a longer run may meet. soxr returns time-aligned samples (output ``j``
     is input time ``j / out_rate``): this withholding is all of its delay. What it returns
     depends only on how much went in, not on how it was cut (checked by the tests)."""
-    stream = _resampler(in_rate, out_rate, 1)
+    stream = _resampler(in_rate, out_rate, 1, quality)
     zeros = np.zeros(step, np.float32)
     pushes = max(1, int(seconds * in_rate) // step)
     returned = np.cumsum([stream.resample_chunk(zeros).shape[0] for _ in range(pushes)])
@@ -74,14 +83,14 @@ def resampler_lag(in_rate: float, out_rate: float, step: int, seconds: float) ->
 
 @lru_cache(maxsize=32)
 def stream_latency(sample_rate: float, analysis_rate: float, n_fft: int, hop: int,
-                   latency_frames: int) -> int:
+                   latency_frames: int, input_quality: str = QUALITY) -> int:
     """The delay (samples at ``sample_rate``) a :class:`TrainedStream` always meets, for any
     block sizes.
 
     Three stages lag their input (each a worst case, in its own output's samples):
 
-    - the input resampler: ``D1`` analysis samples (:func:`resampler_lag`, measured with
-      1-sample pushes);
+    - the input resampler (soxr at ``input_quality``): ``D1`` analysis samples
+      (:func:`resampler_lag`, measured with 1-sample pushes);
     - framing and RTISI-LA: the frame centred on ``m * hop`` needs samples up to
       ``m * hop + n_fft // 2 - 1``, and once frame ``m`` is pushed the phase stream has the
       samples before ``(m + 1 - latency_frames) * hop`` final: ``D2 = n_fft // 2 +
@@ -101,7 +110,7 @@ def stream_latency(sample_rate: float, analysis_rate: float, n_fft: int, hop: in
     d2 = n_fft // 2 + latency_frames * hop - 1
     if r == 1:
         return d2
-    d1 = resampler_lag(sample_rate, analysis_rate, 1, MEASURE_SECONDS)
+    d1 = resampler_lag(sample_rate, analysis_rate, 1, MEASURE_SECONDS, input_quality)
     d3 = resampler_lag(analysis_rate, sample_rate, hop, 10 * MEASURE_SECONDS)
     return math.floor((d1 + d2) / r + d3)
 
@@ -159,14 +168,23 @@ class _Channel:
         return copy.deepcopy(self, {id(self.transfer.model): self.transfer.model})
 
 
+def input_quality_for(trained: TrainedStyle, sample_rate: float, full_band: bool = True) -> str:
+    """soxr's quality on the input's way to the analysis rate: :data:`QUALITY`, or
+    :data:`INPUT_FALLBACK_QUALITY` where :data:`QUALITY`'s delay keeps the latency over
+    :data:`MAX_LATENCY_SECONDS` even without look-ahead (below 12 kHz)."""
+    fits = _latency(trained, sample_rate, 0, full_band, QUALITY) \
+        <= MAX_LATENCY_SECONDS * sample_rate
+    return QUALITY if fits else INPUT_FALLBACK_QUALITY
+
+
 def lookahead_for(trained: TrainedStyle, sample_rate: float, full_band: bool = True) -> int:
     """RTISI-LA's look-ahead for a stream of ``trained`` at ``sample_rate``: :data:`LOOKAHEAD`
     frames, or the most that keeps the latency within :data:`MAX_LATENCY_SECONDS` (each frame
-    costs one hop, 23 ms at 22050 Hz; soxr's delay and the top octave's differ by rate), and
-    none where even that does not fit (below 12 kHz)."""
+    costs one hop, 23 ms at 22050 Hz; soxr's delay and the top octave's differ by rate)."""
+    quality = input_quality_for(trained, sample_rate, full_band)
     for lookahead in range(LOOKAHEAD, 0, -1):
-        latency = latency_for(trained, sample_rate, lookahead, full_band)
-        if latency <= MAX_LATENCY_SECONDS * sample_rate:
+        if _latency(trained, sample_rate, lookahead, full_band, quality) \
+                <= MAX_LATENCY_SECONDS * sample_rate:
             return lookahead
     return 0
 
@@ -174,16 +192,22 @@ def lookahead_for(trained: TrainedStyle, sample_rate: float, full_band: bool = T
 def latency_for(trained: TrainedStyle, sample_rate: float, lookahead: int | None = None,
                 full_band: bool = True) -> int:
     """The fixed latency of a :class:`TrainedStream` of ``trained`` at ``sample_rate`` (with
-    RTISI-LA's ``lookahead``, by default :func:`lookahead_for`'s, and the top octave's delay
-    where ``full_band`` adds one)."""
+    RTISI-LA's ``lookahead``, by default :func:`lookahead_for`'s, the input resampler of
+    :func:`input_quality_for` and the top octave's delay where ``full_band`` adds one)."""
     if lookahead is None:
         lookahead = lookahead_for(trained, sample_rate, full_band)
+    return _latency(trained, sample_rate, lookahead, full_band,
+                    input_quality_for(trained, sample_rate, full_band))
+
+
+def _latency(trained: TrainedStyle, sample_rate: float, lookahead: int, full_band: bool,
+             input_quality: str) -> int:
     s = trained.settings
     frames = StreamingPhase(s.n_fft, s.hop_length, lookahead, ITERATIONS,
                             MOMENTUM).latency_frames
     top = top_octave_latency(trained.top_octave, sample_rate, s.sample_rate) if full_band else 0
     return top + stream_latency(float(sample_rate), float(s.sample_rate), s.n_fft,
-                                s.hop_length, frames)
+                                s.hop_length, frames, input_quality)
 
 
 class TrainedStream:
@@ -193,11 +217,12 @@ class TrainedStream:
     ``i`` is the pipeline's result for input sample ``i - latency_samples`` (zeros before the
     start), whatever the block sizes: cutting the input differently gives the same output.
     ``latency_samples`` (at ``sample_rate``) is fixed for the stream's life:
-    :func:`stream_latency` with the look-ahead of :func:`lookahead_for`, plus the top octave's
-    (:func:`~neuralfx.trained.top_octave_stream.top_octave_latency`): at most 250 ms from 12 to
+    :func:`stream_latency` with the look-ahead of :func:`lookahead_for` and the input resampler
+    of :func:`input_quality_for`, plus the top octave's
+    (:func:`~neuralfx.trained.top_octave_stream.top_octave_latency`): at most 250 ms from 8 to
     192 kHz (246.6 ms at 44.1 kHz, 240.7 ms at 48 kHz, 237.2 ms at 16 kHz, 235.0 ms at 96 kHz,
-    look-ahead 2 or 1 where the top octave is rebuilt); 261 ms at 11.025 kHz and 289 ms at
-    8 kHz, where soxr's delay alone is 168-196 ms.
+    look-ahead 2 or 1 where the top octave is rebuilt; 244.6 ms at 11.025 kHz and 245.2 ms at
+    8 kHz, where the input takes soxr's 'LQ': 'HQ' alone delays 168-196 ms there).
 
     The pipeline (module docstring) runs once per distinct channel: while every channel has
     been identical, one channel is computed and copied. With ``full_band``, the top octave
@@ -243,6 +268,7 @@ class TrainedStream:
         self.analysis_rate = float(s.sample_rate)
         self._n_fft, self._hop = s.n_fft, s.hop_length
         self._resampled = self.sample_rate != self.analysis_rate
+        self.input_quality = input_quality_for(trained, self.sample_rate, self.full_band)
         self.lookahead = lookahead_for(trained, self.sample_rate, self.full_band)
         self.latency_samples = latency_for(trained, self.sample_rate, self.lookahead,
                                            self.full_band)
@@ -255,8 +281,8 @@ class TrainedStream:
     def reset(self) -> None:
         """Forget the stream: the next block starts a new one with the same settings."""
         c = self.channels
-        self._to_analysis = _resampler(self.sample_rate, self.analysis_rate, c) \
-            if self._resampled else None
+        self._to_analysis = _resampler(self.sample_rate, self.analysis_rate, c,
+                                       self.input_quality) if self._resampled else None
         self._to_output = _resampler(self.analysis_rate, self.sample_rate, c) \
             if self._resampled else None
         # analysis samples from the next frame's first on; before sample 0, the zero padding
