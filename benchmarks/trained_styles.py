@@ -25,7 +25,8 @@ reset=False)`` in blocks of 256 and 8192 samples; the output advanced by
 log-spectral distance from it at 512- and 8192-point STFTs (where phase artefacts show), the
 same distance and correlation in each 10 s of the long render (a whole-file figure averages
 out a stream's local drift), and for both: loudness (LUFS), peak and the top bands' levels
-(11-14, 14-17, 17-22 kHz, dB against the whole; the style's too).
+(11-14, 14-17, 17-22 kHz, dB against the whole; the style's too). The 10 s clips again at
+8 kHz, offline and streamed (blocks of 1024), where the stream's input takes soxr's 'LQ'.
 
 Textures: the drum groove and the brass band (10 s and 60 s style clips, from 20 s and 5 s)
 trained with the ``texture`` preset, 60 s rendered with ``NeuralStyle.texture`` (render seeds
@@ -44,6 +45,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import soxr
 import torch
 
 from benchmarks import measures, real_music
@@ -65,6 +67,7 @@ REFERENCE = {
 }
 TEXTURE_REFERENCE = {"drums.wav": 0.132, "northerners.wav": 0.118}  # `texture`, 10 s, seeds 0-2
 BLOCKS = (256, 8192)
+LOW_RATE = 8000  # telephone speech: the stream's input comes in through soxr's 'LQ' there
 
 
 def _stream(fx, audio: np.ndarray, sr: int, block: int) -> np.ndarray:
@@ -116,6 +119,17 @@ def _segments(streamed: np.ndarray, offline: np.ndarray, style: np.ndarray,
                                    for k, pairs in figures.items()}}
 
 
+def _at_low_rate(fx, content: np.ndarray, style: np.ndarray, sr: int) -> dict:
+    """The clip at :data:`LOW_RATE`: offline and streamed (blocks of 1024), their quality."""
+    x, s = (soxr.resample(v, sr, LOW_RATE, quality="VHQ").astype(np.float32)
+            for v in (content, style))
+    offline = fx(x, LOW_RATE)
+    streamed = _stream(fx, x, LOW_RATE, 1024)
+    return {"rate": LOW_RATE, "latency_ms": round(1000 * fx.latency_samples / LOW_RATE, 1),
+            "offline": _quality(offline, s, x, LOW_RATE),
+            "stream": _quality(streamed, s, x, LOW_RATE)}
+
+
 def transfer_runs(data: Path, long_seconds: float) -> list[dict]:
     from neuralfx import NeuralStyle
     from neuralfx.train import train_style
@@ -155,6 +169,8 @@ def transfer_runs(data: Path, long_seconds: float) -> list[dict]:
                             **_against_offline(streamed, out)}
                     if len(clip) > 10 * sr:
                         run[label]["segments"] = _segments(streamed, out, style[0], clip, sr)
+                    else:
+                        run[label]["low_rate"] = _at_low_rate(fx, clip, style[0], sr)
             print(json.dumps(run), flush=True)
             runs.append(run)
     return runs
@@ -236,6 +252,13 @@ def table(doc: dict) -> str:
                                      f"{[round(a / b, 2) for a, b in zip(sd, od)]}, mean "
                                      f"{np.mean(sd) / np.mean(od):.2f}x; corr "
                                      f"{np.mean(sc) / np.mean(oc) - 1:+.1%}")
+                    low = r[label].get("low_rate")
+                    if block == BLOCKS[-1] and low:
+                        ls, lo = low["stream"], low["offline"]
+                        lines.append(f"        at {low['rate']} Hz: stream {ls['distance']:.3f} "
+                                     f"(offline {lo['distance']:.3f}), corr "
+                                     f"{ls['content_corr']:.3f} ({lo['content_corr']:.3f}), "
+                                     f"latency {low['latency_ms']} ms")
                     if "lsd_512" in s:
                         lines.append(f"        lsd 512/8192 {s['lsd_512']}/{s['lsd_8192']} dB; "
                                      f"LUFS {s['lufs']} ({off['lufs']}); top bands "
